@@ -1,0 +1,197 @@
+//! Parsing of event batches from the embedded sources (HTTP bodies and
+//! files): proto3 JSON (one object, an array, or JSON lines) and protobuf
+//! (one message, or a varint length-delimited stream). Every event is
+//! validated; the first bad one is reported with its position and field.
+
+use custody_proto::{event_from_json, validate, Event};
+use prost::Message;
+
+/// The wire form of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// One JSON object, a JSON array of objects, or one object per line.
+    Json,
+    /// One protobuf `Event`.
+    Protobuf,
+    /// Varint length-delimited protobuf `Event`s.
+    ProtobufDelimited,
+}
+
+/// An event accepted for folding: its customer (the routing key) and the
+/// bytes the ledger will store.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    pub event: Event,
+    /// Exactly the bytes received for protobuf input (so unknown fields
+    /// survive); the protobuf encoding of the parsed event for JSON input.
+    pub bytes: Vec<u8>,
+}
+
+/// Why a batch was refused. `index` is the 0-based position in the batch
+/// (for JSON lines, the line number minus one).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("event {index}: {message}")]
+pub struct IntakeError {
+    pub index: usize,
+    pub field: Option<String>,
+    pub message: String,
+}
+
+/// Largest accepted batch body and single event.
+pub const MAX_EVENT_BYTES: usize = 1 << 20;
+
+/// Parses and validates a whole batch; all or nothing.
+pub fn parse_batch(format: Format, body: &[u8]) -> Result<Vec<Accepted>, IntakeError> {
+    let mut out = Vec::new();
+    for (index, item) in split(format, body)?.into_iter().enumerate() {
+        out.push(accept(format, item).map_err(|(field, message)| IntakeError {
+            index,
+            field,
+            message,
+        })?);
+    }
+    if out.is_empty() {
+        return Err(IntakeError {
+            index: 0,
+            field: None,
+            message: "the batch holds no events".into(),
+        });
+    }
+    Ok(out)
+}
+
+/// One raw item of a batch, before decoding.
+enum Item<'a> {
+    Json(std::borrow::Cow<'a, str>),
+    Proto(&'a [u8]),
+}
+
+fn split(format: Format, body: &[u8]) -> Result<Vec<Item<'_>>, IntakeError> {
+    let whole = |message: String| IntakeError {
+        index: 0,
+        field: None,
+        message,
+    };
+    match format {
+        Format::Protobuf => Ok(vec![Item::Proto(body)]),
+        Format::ProtobufDelimited => {
+            let mut items = Vec::new();
+            let mut rest = body;
+            while !rest.is_empty() {
+                let index = items.len();
+                let len = prost::encoding::decode_varint(&mut rest).map_err(|e| IntakeError {
+                    index,
+                    field: None,
+                    message: format!("bad length prefix: {e}"),
+                })? as usize;
+                if len > rest.len() {
+                    return Err(IntakeError {
+                        index,
+                        field: None,
+                        message: format!(
+                            "length prefix says {len} bytes but only {} remain",
+                            rest.len()
+                        ),
+                    });
+                }
+                let (item, tail) = rest.split_at(len);
+                items.push(Item::Proto(item));
+                rest = tail;
+            }
+            Ok(items)
+        }
+        Format::Json => {
+            let text = std::str::from_utf8(body)
+                .map_err(|e| whole(format!("body is not UTF-8: {e}")))?;
+            let trimmed = text.trim_start();
+            if trimmed.starts_with('[') {
+                let values: Vec<serde_json::Value> = serde_json::from_str(trimmed)
+                    .map_err(|e| whole(format!("body is not a JSON array: {e}")))?;
+                Ok(values
+                    .into_iter()
+                    .map(|v| Item::Json(std::borrow::Cow::Owned(v.to_string())))
+                    .collect())
+            } else {
+                // One object, or JSON lines (one object per non-blank line).
+                let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+                if lines.len() <= 1 {
+                    Ok(vec![Item::Json(std::borrow::Cow::Borrowed(text))])
+                } else {
+                    Ok(lines
+                        .into_iter()
+                        .map(|l| Item::Json(std::borrow::Cow::Borrowed(l)))
+                        .collect())
+                }
+            }
+        }
+    }
+}
+
+fn accept(format: Format, item: Item<'_>) -> Result<Accepted, (Option<String>, String)> {
+    let _ = format;
+    let (event, bytes) = match item {
+        Item::Proto(bytes) => {
+            if bytes.len() > MAX_EVENT_BYTES {
+                return Err((None, format!("event is {} bytes, limit {MAX_EVENT_BYTES}", bytes.len())));
+            }
+            let event = Event::decode(bytes)
+                .map_err(|e| (None, format!("protobuf decode failed: {e}")))?;
+            (event, bytes.to_vec())
+        }
+        Item::Json(text) => {
+            let event = event_from_json(&text).map_err(|e| (None, e.to_string()))?;
+            let bytes = event.encode_to_vec();
+            (event, bytes)
+        }
+    };
+    validate(&event).map_err(|e| (Some(e.field.clone()), e.to_string()))?;
+    Ok(Accepted { event, bytes })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"{"eventId":"e1","customerId":"c1","occurredAt":"2026-01-01T00:00:00Z","actor":{"id":"a","role":"ROLE_SUPPORT_ENGINEER"},"dataAccessed":{"purpose":"PURPOSE_PROVIDING_SUPPORT","categories":["DATA_CATEGORY_CUSTOMER"]}}"#;
+
+    #[test]
+    fn json_object_array_and_lines() {
+        assert_eq!(parse_batch(Format::Json, GOOD.as_bytes()).unwrap().len(), 1);
+        let arr = format!("[{GOOD},{GOOD}]");
+        assert_eq!(parse_batch(Format::Json, arr.as_bytes()).unwrap().len(), 2);
+        let lines = format!("{GOOD}\n\n{GOOD}\n{GOOD}\n");
+        assert_eq!(parse_batch(Format::Json, lines.as_bytes()).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn reports_position_and_field() {
+        let bad = GOOD.replace("\"customerId\":\"c1\",", "");
+        let lines = format!("{GOOD}\n{bad}\n");
+        let err = parse_batch(Format::Json, lines.as_bytes()).unwrap_err();
+        assert_eq!(err.index, 1);
+        assert_eq!(err.field.as_deref(), Some("customerId"));
+    }
+
+    #[test]
+    fn protobuf_keeps_exact_bytes_and_unknown_fields() {
+        let event = parse_batch(Format::Json, GOOD.as_bytes()).unwrap().remove(0).event;
+        let mut bytes = event.encode_to_vec();
+        // Field 99, varint 1: a field from a future schema.
+        bytes.extend_from_slice(&[0x98, 0x06, 0x01]);
+        let got = parse_batch(Format::Protobuf, &bytes).unwrap().remove(0);
+        assert_eq!(got.bytes, bytes);
+        let mut delimited = Vec::new();
+        event.encode_length_delimited(&mut delimited).unwrap();
+        event.encode_length_delimited(&mut delimited).unwrap();
+        assert_eq!(parse_batch(Format::ProtobufDelimited, &delimited).unwrap().len(), 2);
+        let err = parse_batch(Format::ProtobufDelimited, &delimited[..delimited.len() - 3]).unwrap_err();
+        assert_eq!(err.index, 1);
+    }
+
+    #[test]
+    fn empty_batches_and_garbage_are_refused() {
+        assert!(parse_batch(Format::Json, b"   ").is_err());
+        assert!(parse_batch(Format::Protobuf, &[0xff, 0xff, 0xff]).is_err());
+        assert!(parse_batch(Format::ProtobufDelimited, b"").is_err());
+    }
+}

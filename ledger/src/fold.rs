@@ -1,0 +1,489 @@
+//! The fold: records in, entries out. One call to [`Ledger::fold`] writes one
+//! atomic RocksDB batch holding the entries, their Merkle nodes, the indexes,
+//! the policy state, the findings and the next source offsets they cover, so
+//! a crash at any point leaves either all of it or none of it.
+//!
+//! Determinism: nothing here reads the clock or randomness. The same records
+//! in the same order give the same entries and hashes on any machine.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+
+use custody_policy::{Effect, ShardState, Verdict};
+use custody_proto::{timestamp_ms, Event};
+use prost::Message;
+use rocksdb::WriteBatch;
+
+use crate::checkpoint::{Checkpoint, ShardHead};
+use crate::entry::{Entry, SourcePosition};
+use crate::keys::{self, *};
+use crate::merkle::{leaf_hash, Frontier, Hash};
+use crate::partition::partition_for;
+use crate::store::{encode_head, QuarantinedRecord, Result, Store, StoreError, StoredHead};
+
+/// Topic name recorded for events that arrive over HTTP or file import.
+pub const EMBEDDED_TOPIC: &str = "embedded";
+/// Shard count of a new embedded ledger.
+pub const DEFAULT_EMBEDDED_SHARDS: u32 = 4;
+
+/// One record offered to the fold. Its shard is its source partition.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub source: SourcePosition,
+    pub payload: Vec<u8>,
+    /// Set by a source that already knows the record is invalid (with the
+    /// reason): it is quarantined at its position instead of decoded.
+    pub rejected: Option<String>,
+}
+
+impl Record {
+    pub fn new(source: SourcePosition, payload: Vec<u8>) -> Self {
+        Record {
+            source,
+            payload,
+            rejected: None,
+        }
+    }
+}
+
+/// What became of one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Folded { shard: u32, seq: u64 },
+    /// The event id was already in this shard; nothing was written.
+    Duplicate { shard: u32, seq: u64 },
+    /// The source offset is below the stored next offset: a redelivery.
+    AlreadyFolded,
+    Quarantined { reason: String },
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FoldSummary {
+    pub outcomes: Vec<Outcome>,
+    pub folded: u64,
+    pub duplicates: u64,
+    pub already_folded: u64,
+    pub quarantined: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct FoldOptions {
+    /// Run the policy rules. Off only for the benchmark that measures their cost.
+    pub policy: bool,
+}
+
+impl Default for FoldOptions {
+    fn default() -> Self {
+        FoldOptions { policy: true }
+    }
+}
+
+struct ShardCursor {
+    size: u64,
+    last_hash: Hash,
+    frontier: Frontier,
+    state: ShardState,
+}
+
+/// The single writer of a data directory.
+pub struct Ledger {
+    store: Store,
+    shards: BTreeMap<u32, ShardCursor>,
+    offsets: HashMap<(String, u32), u64>,
+    embedded_shards: u32,
+    options: FoldOptions,
+    /// Set when a batch failed to write: memory is then ahead of storage and
+    /// the ledger must be reopened.
+    poisoned: bool,
+}
+
+impl Ledger {
+    pub fn open(dir: &Path) -> Result<Self> {
+        Self::open_with(dir, FoldOptions::default())
+    }
+
+    pub fn open_with(dir: &Path, options: FoldOptions) -> Result<Self> {
+        let store = Store::open(dir)?;
+        let mut shards = BTreeMap::new();
+        for (shard, head) in store.heads()? {
+            let frontier = Frontier::load(head.size, &store.tree(shard))?;
+            shards.insert(
+                shard,
+                ShardCursor {
+                    size: head.size,
+                    last_hash: head.last_hash,
+                    frontier,
+                    state: ShardState::default(),
+                },
+            );
+        }
+        load_states(&store, &mut shards)?;
+        let offsets = store.offsets()?.into_iter().collect();
+        let embedded_shards = match store.get(CF_META, META_EMBEDDED_SHARDS)? {
+            Some(v) => v
+                .as_slice()
+                .try_into()
+                .map(u32::from_be_bytes)
+                .map_err(|_| StoreError::Corrupt {
+                    what: "meta embedded_shards".into(),
+                    reason: "not a u32".into(),
+                })?,
+            None => {
+                store.db.put_cf(
+                    store.cf(CF_META)?,
+                    META_EMBEDDED_SHARDS,
+                    DEFAULT_EMBEDDED_SHARDS.to_be_bytes(),
+                )?;
+                DEFAULT_EMBEDDED_SHARDS
+            }
+        };
+        Ok(Ledger {
+            store,
+            shards,
+            offsets,
+            embedded_shards,
+            options,
+            poisoned: false,
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn embedded_shards(&self) -> u32 {
+        self.embedded_shards
+    }
+
+    /// Current head of every shard (size and Merkle root).
+    pub fn heads(&self) -> Vec<ShardHead> {
+        self.shards
+            .iter()
+            .map(|(shard, c)| ShardHead {
+                shard: *shard,
+                size: c.size,
+                root: c.frontier.root(),
+            })
+            .collect()
+    }
+
+    /// Next offset to consume for a source partition (0 when never seen).
+    pub fn next_offset(&self, topic: &str, partition: u32) -> u64 {
+        self.offsets
+            .get(&(topic.to_string(), partition))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Turns events received over HTTP or from a file into records of the
+    /// embedded source: each goes to its customer's shard (Kafka's default
+    /// partitioner), global events (no customer) to every shard.
+    pub fn embedded_records(&self, events: Vec<(String, Vec<u8>)>) -> Vec<Record> {
+        let mut next: HashMap<u32, u64> = HashMap::new();
+        let mut out = Vec::with_capacity(events.len());
+        let mut push = |shard: u32, payload: Vec<u8>, out: &mut Vec<Record>| {
+            let offset = next
+                .entry(shard)
+                .or_insert_with(|| self.next_offset(EMBEDDED_TOPIC, shard));
+            out.push(Record::new(
+                SourcePosition {
+                    topic: EMBEDDED_TOPIC.into(),
+                    partition: shard,
+                    offset: *offset,
+                    timestamp_ms: 0,
+                },
+                payload,
+            ));
+            *offset += 1;
+        };
+        for (customer, payload) in events {
+            if customer.is_empty() {
+                for shard in 0..self.embedded_shards {
+                    push(shard, payload.clone(), &mut out);
+                }
+            } else {
+                push(partition_for(&customer, self.embedded_shards), payload, &mut out);
+            }
+        }
+        out
+    }
+
+    /// Folds records in order into one atomic batch.
+    pub fn fold(&mut self, records: &[Record]) -> Result<FoldSummary> {
+        if self.poisoned {
+            return Err(StoreError::Invalid(
+                "an earlier batch failed to write; reopen the ledger".into(),
+            ));
+        }
+        let mut batch = WriteBatch::default();
+        let mut summary = FoldSummary::default();
+        let mut touched_shards: HashSet<u32> = HashSet::new();
+        let mut touched_offsets: HashMap<(String, u32), u64> = HashMap::new();
+        let mut batch_ids: HashMap<(u32, String), u64> = HashMap::new();
+        let cf_entries = self.store.cf(CF_ENTRIES)?;
+        let cf_tree = self.store.cf(CF_TREE)?;
+        let cf_customer = self.store.cf(CF_BY_CUSTOMER)?;
+        let cf_event = self.store.cf(CF_BY_EVENT)?;
+        let cf_findings = self.store.cf(CF_FINDINGS)?;
+        let cf_state = self.store.cf(CF_STATE)?;
+        let cf_meta = self.store.cf(CF_META)?;
+        let cf_quarantine = self.store.cf(CF_QUARANTINE)?;
+
+        for rec in records {
+            let src = &rec.source;
+            let source_key = (src.topic.clone(), src.partition);
+            let next = touched_offsets
+                .get(&source_key)
+                .or_else(|| self.offsets.get(&source_key))
+                .copied()
+                .unwrap_or(0);
+            if src.offset < next {
+                summary.already_folded += 1;
+                summary.outcomes.push(Outcome::AlreadyFolded);
+                continue;
+            }
+            touched_offsets.insert(source_key, src.offset + 1);
+            let shard = src.partition;
+
+            let decoded = match &rec.rejected {
+                Some(reason) => Err(reason.clone()),
+                None => decode_valid(&rec.payload),
+            };
+            let event = match decoded {
+                Ok(e) => e,
+                Err(reason) => {
+                    let q = QuarantinedRecord {
+                        topic: src.topic.clone(),
+                        partition: src.partition,
+                        offset: src.offset,
+                        reason: reason.clone(),
+                        payload_hex: hex::encode(&rec.payload),
+                        payload_len: rec.payload.len(),
+                    };
+                    let value = serde_json::to_vec(&q).map_err(|e| StoreError::Invalid(e.to_string()))?;
+                    batch.put_cf(
+                        cf_quarantine,
+                        keys::quarantine(&src.topic, src.partition, src.offset),
+                        value,
+                    );
+                    tracing::warn!(topic = %src.topic, partition = src.partition, offset = src.offset, %reason, "record quarantined");
+                    summary.quarantined += 1;
+                    summary.outcomes.push(Outcome::Quarantined { reason });
+                    continue;
+                }
+            };
+
+            let id_key = (shard, event.event_id.clone());
+            let earlier = match batch_ids.get(&id_key) {
+                Some(seq) => Some(*seq),
+                None => self.store.seq_of_event(shard, &event.event_id)?,
+            };
+            if let Some(seq) = earlier {
+                summary.duplicates += 1;
+                summary.outcomes.push(Outcome::Duplicate { shard, seq });
+                continue;
+            }
+
+            let cursor = self.shards.entry(shard).or_insert_with(|| ShardCursor {
+                size: 0,
+                last_hash: [0; 32],
+                frontier: Frontier::new(),
+                state: ShardState::default(),
+            });
+            let seq = cursor.size;
+            let verdicts = if self.options.policy {
+                let v = custody_policy::check(&cursor.state, &event, seq);
+                custody_policy::apply(&mut cursor.state, &event, seq, &v);
+                v
+            } else {
+                Vec::new()
+            };
+
+            let entry = Entry {
+                shard,
+                seq,
+                prev_hash: cursor.last_hash,
+                source: src.clone(),
+                event: rec.payload.clone(),
+                verdicts,
+            };
+            let (stored, hash) = entry.seal().map_err(|source| StoreError::Entry {
+                shard,
+                seq,
+                source,
+            })?;
+            batch.put_cf(cf_entries, keys::entry(shard, seq), stored);
+            cursor.frontier.append(leaf_hash(&hash), |level, index, node| {
+                if keys::stored_level(level) {
+                    batch.put_cf(cf_tree, keys::tree(shard, level, index), node);
+                }
+            });
+            cursor.size += 1;
+            cursor.last_hash = hash;
+
+            let occurred = event.occurred_at.as_ref().map(timestamp_ms).unwrap_or(0);
+            batch.put_cf(cf_event, keys::by_event(shard, &event.event_id), seq.to_be_bytes());
+            if !event.customer_id.is_empty() {
+                batch.put_cf(
+                    cf_customer,
+                    keys::by_customer(&event.customer_id, occurred, shard, seq),
+                    [],
+                );
+            }
+            for v in &entry.verdicts {
+                index_finding(&mut batch, cf_findings, v, &event.customer_id, shard, seq);
+            }
+            if self.options.policy && touches_state(&event, &entry.verdicts) {
+                write_state(&mut batch, cf_state, shard, &cursor.state, &event)?;
+            }
+            batch_ids.insert(id_key, seq);
+            touched_shards.insert(shard);
+            summary.folded += 1;
+            summary.outcomes.push(Outcome::Folded { shard, seq });
+        }
+
+        for shard in &touched_shards {
+            if let Some(c) = self.shards.get(shard) {
+                let head = StoredHead {
+                    size: c.size,
+                    last_hash: c.last_hash,
+                };
+                batch.put_cf(cf_meta, keys::head(*shard), encode_head(&head));
+            }
+        }
+        for ((topic, partition), next) in &touched_offsets {
+            batch.put_cf(cf_meta, keys::offset(topic, *partition), next.to_be_bytes());
+        }
+        if let Err(e) = self.store.db.write(batch) {
+            self.poisoned = true;
+            return Err(e.into());
+        }
+        self.offsets.extend(touched_offsets);
+        Ok(summary)
+    }
+
+    /// Signs the current heads unless the latest checkpoint already states
+    /// them; returns the checkpoint that states the current heads.
+    pub fn checkpoint(&mut self, now_ms: i64) -> Result<Checkpoint> {
+        let heads = self.heads();
+        let latest = self.store.latest_checkpoint()?;
+        if let Some(cp) = &latest {
+            if cp.shards == heads {
+                return Ok(cp.clone());
+            }
+        }
+        let number = latest.map_or(1, |cp| cp.number + 1);
+        let cp = Checkpoint::sign(self.store.signing_key(), number, now_ms, heads);
+        let value = serde_json::to_vec(&cp).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        self.store
+            .db
+            .put_cf(self.store.cf(CF_CHECKPOINTS)?, number.to_be_bytes(), value)?;
+        Ok(cp)
+    }
+}
+
+/// Decodes and validates a record value; the error is the quarantine reason.
+pub fn decode_valid(payload: &[u8]) -> std::result::Result<Event, String> {
+    if payload.is_empty() {
+        return Err("empty record value".into());
+    }
+    let event = Event::decode(payload).map_err(|e| format!("protobuf decode failed: {e}"))?;
+    custody_proto::validate(&event).map_err(|e| format!("invalid event: {e}"))?;
+    Ok(event)
+}
+
+fn index_finding(
+    batch: &mut WriteBatch,
+    cf: &rocksdb::ColumnFamily,
+    v: &Verdict,
+    customer: &str,
+    shard: u32,
+    seq: u64,
+) {
+    match v.effect {
+        Effect::Breach => batch.put_cf(cf, keys::finding(b'r', &v.rule, customer, shard, seq), []),
+        Effect::Opens => batch.put_cf(cf, keys::finding(b'o', &v.rule, customer, shard, seq), []),
+        Effect::Closes { opened_seq } => {
+            batch.delete_cf(cf, keys::finding(b'o', &v.rule, customer, shard, opened_seq));
+            batch.put_cf(
+                cf,
+                keys::finding(b'c', &v.rule, customer, shard, opened_seq),
+                seq.to_be_bytes(),
+            );
+        }
+    }
+}
+
+/// Only events that can change policy state pay for writing it.
+fn touches_state(event: &Event, verdicts: &[Verdict]) -> bool {
+    use custody_proto::Kind;
+    !verdicts.is_empty()
+        || !matches!(
+            event.kind,
+            Some(Kind::DataAccessed(_)) | Some(Kind::ReportRead(_))
+        )
+}
+
+fn write_state(
+    batch: &mut WriteBatch,
+    cf: &rocksdb::ColumnFamily,
+    shard: u32,
+    state: &ShardState,
+    event: &Event,
+) -> Result<()> {
+    let json = |v: &dyn erased::Json| v.to_json().map_err(StoreError::Invalid);
+    if let Some(c) = state.customers.get(&event.customer_id) {
+        batch.put_cf(cf, keys::state(shard, b'c', &event.customer_id), json(c)?);
+    } else if !event.customer_id.is_empty() {
+        batch.delete_cf(cf, keys::state(shard, b'c', &event.customer_id));
+    }
+    if let Some(custody_proto::Kind::SubcontractorRegistered(s)) = &event.kind {
+        if let Some(sub) = state.subcontractors.get(&s.subcontractor_id) {
+            batch.put_cf(cf, keys::state(shard, b's', &s.subcontractor_id), json(sub)?);
+        }
+    }
+    Ok(())
+}
+
+mod erased {
+    /// Serialises policy state values without naming each type here.
+    pub trait Json {
+        fn to_json(&self) -> Result<Vec<u8>, String>;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn to_json(&self) -> Result<Vec<u8>, String> {
+            serde_json::to_vec(self).map_err(|e| e.to_string())
+        }
+    }
+}
+
+fn load_states(store: &Store, shards: &mut BTreeMap<u32, ShardCursor>) -> Result<()> {
+    let cf = store.cf(CF_STATE)?;
+    for item in store.db.iterator_cf(cf, rocksdb::IteratorMode::Start) {
+        let (k, v) = item?;
+        let corrupt = |reason: String| StoreError::Corrupt {
+            what: format!("state key {}", hex::encode(&k)),
+            reason,
+        };
+        if k.len() < 5 {
+            return Err(corrupt("key too short".into()));
+        }
+        let shard = u32::from_be_bytes([k[0], k[1], k[2], k[3]]);
+        let name = String::from_utf8(k[5..].to_vec()).map_err(|e| corrupt(e.to_string()))?;
+        let Some(cursor) = shards.get_mut(&shard) else {
+            return Err(corrupt(format!("state for shard {shard}, which has no head")));
+        };
+        match k[4] {
+            b'c' => {
+                let c = serde_json::from_slice(&v).map_err(|e| corrupt(e.to_string()))?;
+                cursor.state.customers.insert(name, c);
+            }
+            b's' => {
+                let s = serde_json::from_slice(&v).map_err(|e| corrupt(e.to_string()))?;
+                cursor.state.subcontractors.insert(name, s);
+            }
+            t => return Err(corrupt(format!("unknown state tag {t}"))),
+        }
+    }
+    Ok(())
+}

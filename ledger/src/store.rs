@@ -1,0 +1,462 @@
+//! The RocksDB store: opening a data directory, the signing key, and read
+//! access to entries, Merkle nodes, indexes, checkpoints and the quarantine.
+//! Writing happens only in [`crate::fold`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use rocksdb::{
+    BlockBasedOptions, ColumnFamilyDescriptor, Direction, IteratorMode, Options, ReadOptions, DB,
+};
+
+use crate::checkpoint::Checkpoint;
+use crate::entry::{split_stored, Entry, EntryError};
+use crate::keys::{self, *};
+use crate::merkle::{self, Hash, HashReader, ProofError};
+
+/// Errors of the store. Messages say what was being done and where.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("RocksDB: {0}")]
+    Rocks(#[from] rocksdb::Error),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("signing key {path} is malformed: {reason}")]
+    Key { path: PathBuf, reason: String },
+    #[error("stored data is corrupt at {what}: {reason}")]
+    Corrupt { what: String, reason: String },
+    #[error("entry shard {shard} seq {seq}: {source}")]
+    Entry {
+        shard: u32,
+        seq: u64,
+        source: EntryError,
+    },
+    #[error("Merkle proof: {0}")]
+    Proof(#[from] ProofError),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A quarantined record: kept with its source position and the reason.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct QuarantinedRecord {
+    pub topic: String,
+    pub partition: u32,
+    pub offset: u64,
+    pub reason: String,
+    /// The record's value, hex-encoded.
+    pub payload_hex: String,
+    pub payload_len: usize,
+}
+
+/// Head of one shard as stored in `meta`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredHead {
+    pub size: u64,
+    pub last_hash: Hash,
+}
+
+/// An open data directory: RocksDB plus the ledger's signing key.
+pub struct Store {
+    pub(crate) db: Arc<DB>,
+    key: SigningKey,
+    dir: PathBuf,
+}
+
+const KEY_FILE: &str = "ledger.key";
+const DB_DIR: &str = "db";
+
+fn cf_options(name: &str) -> Options {
+    let mut o = Options::default();
+    let mut table = BlockBasedOptions::default();
+    // Duplicate checks look up event ids that are almost never there: a
+    // bloom filter answers those without touching disk.
+    if name == CF_BY_EVENT || name == CF_ENTRIES {
+        table.set_bloom_filter(10.0, false);
+    }
+    table.set_block_size(16 * 1024);
+    o.set_block_based_table_factory(&table);
+    o.set_compression_type(rocksdb::DBCompressionType::Lz4);
+    o.set_write_buffer_size(64 << 20);
+    o
+}
+
+impl Store {
+    /// Opens (creating if needed) the data directory `dir`: `dir/db` holds
+    /// RocksDB, `dir/ledger.key` the Ed25519 signing key created on first start.
+    pub fn open(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let key = load_or_create_key(&dir.join(KEY_FILE))?;
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        // One batch spans several column families; flushing them together
+        // keeps a crash from leaving one CF ahead of another.
+        opts.set_atomic_flush(true);
+        opts.set_max_background_jobs(2);
+        opts.set_keep_log_file_num(4);
+        let cfs = ALL_CFS
+            .iter()
+            .map(|name| ColumnFamilyDescriptor::new(*name, cf_options(name)));
+        let db = DB::open_cf_descriptors(&opts, dir.join(DB_DIR), cfs)?;
+        Ok(Store {
+            db: Arc::new(db),
+            key,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.key
+    }
+
+    pub fn public_key(&self) -> VerifyingKey {
+        self.key.verifying_key()
+    }
+
+    pub(crate) fn cf(&self, name: &str) -> Result<&rocksdb::ColumnFamily> {
+        self.db.cf_handle(name).ok_or_else(|| StoreError::Corrupt {
+            what: "column families".into(),
+            reason: format!("missing column family `{name}`"),
+        })
+    }
+
+    pub(crate) fn get(&self, cf: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.db.get_cf(self.cf(cf)?, key)?)
+    }
+
+    /// The raw RocksDB handle, for tests that tamper with storage and for
+    /// the raw-write benchmark baseline.
+    pub fn raw_db(&self) -> &DB {
+        &self.db
+    }
+
+    /// Stored heads of every shard.
+    pub fn heads(&self) -> Result<BTreeMap<u32, StoredHead>> {
+        let mut out = BTreeMap::new();
+        for item in self.db.prefix_iterator_cf(self.cf(CF_META)?, b"head/") {
+            let (k, v) = item?;
+            if !k.starts_with(b"head/") {
+                break;
+            }
+            let shard = k
+                .get(5..9)
+                .and_then(|b| b.try_into().ok())
+                .map(u32::from_be_bytes);
+            let head = decode_head(&v);
+            match (shard, head) {
+                (Some(s), Some(h)) => {
+                    out.insert(s, h);
+                }
+                _ => {
+                    return Err(StoreError::Corrupt {
+                        what: "meta head".into(),
+                        reason: format!("undecodable key {}", hex::encode(&k)),
+                    })
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Next offset to read for every (topic, partition) folded so far.
+    pub fn offsets(&self) -> Result<BTreeMap<(String, u32), u64>> {
+        let mut out = BTreeMap::new();
+        for item in self.db.prefix_iterator_cf(self.cf(CF_META)?, b"offset/") {
+            let (k, v) = item?;
+            if !k.starts_with(b"offset/") {
+                break;
+            }
+            let partition = k.get(7..11).and_then(|b| b.try_into().ok()).map(u32::from_be_bytes);
+            let topic = k.get(11..).map(|t| String::from_utf8_lossy(t).into_owned());
+            let next = v.as_ref().try_into().ok().map(u64::from_be_bytes);
+            if let (Some(p), Some(t), Some(n)) = (partition, topic, next) {
+                out.insert((t, p), n);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The entry at (shard, seq) with its hash, checked against its hash.
+    pub fn entry(&self, shard: u32, seq: u64) -> Result<Option<(Entry, Hash)>> {
+        match self.get(CF_ENTRIES, &keys::entry(shard, seq))? {
+            None => Ok(None),
+            Some(v) => Entry::open(&v)
+                .map(Some)
+                .map_err(|source| StoreError::Entry { shard, seq, source }),
+        }
+    }
+
+    /// The stored bytes of an entry (canonical bytes + hash).
+    pub fn entry_bytes(&self, shard: u32, seq: u64) -> Result<Option<Vec<u8>>> {
+        self.get(CF_ENTRIES, &keys::entry(shard, seq))
+    }
+
+    /// Sequence number of an event id in a shard, if folded.
+    pub fn seq_of_event(&self, shard: u32, event_id: &str) -> Result<Option<u64>> {
+        Ok(self
+            .get(CF_BY_EVENT, &keys::by_event(shard, event_id))?
+            .and_then(|v| v.as_slice().try_into().ok().map(u64::from_be_bytes)))
+    }
+
+    /// Entries of one customer with occurred-at in `[from_ms, to_ms)`, as
+    /// (time, shard, seq), newest first when `newest_first`.
+    pub fn customer_positions(
+        &self,
+        customer: &str,
+        from_ms: i64,
+        to_ms: i64,
+        newest_first: bool,
+    ) -> Result<Vec<(i64, u32, u64)>> {
+        let prefix = keys::customer_prefix(customer);
+        let mut lo = prefix.clone();
+        lo.extend_from_slice(&keys::time_key(from_ms));
+        let mut hi = prefix.clone();
+        hi.extend_from_slice(&keys::time_key(to_ms));
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_lower_bound(lo.clone());
+        ro.set_iterate_upper_bound(hi.clone());
+        let mode = if newest_first {
+            IteratorMode::End
+        } else {
+            IteratorMode::Start
+        };
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf_opt(self.cf(CF_BY_CUSTOMER)?, ro, mode) {
+            let (k, _) = item?;
+            if let Some(pos) = keys::parse_by_customer(&k) {
+                out.push(pos);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Findings index scan: (state, rule, customer, shard, seq) filtered by
+    /// state byte (None = all) and rule/customer when given.
+    pub fn findings(
+        &self,
+        state: Option<u8>,
+        rule: Option<&str>,
+        customer: Option<&str>,
+    ) -> Result<Vec<(u8, String, String, u32, u64)>> {
+        let cf = self.cf(CF_FINDINGS)?;
+        let mut prefix = Vec::new();
+        if let Some(s) = state {
+            prefix.push(s);
+            if let Some(r) = rule {
+                prefix.extend_from_slice(&(r.len() as u16).to_be_bytes());
+                prefix.extend_from_slice(r.as_bytes());
+            }
+        }
+        let mut out = Vec::new();
+        let iter = self
+            .db
+            .iterator_cf(cf, IteratorMode::From(&prefix, Direction::Forward));
+        for item in iter {
+            let (k, _) = item?;
+            if !k.starts_with(&prefix) {
+                break;
+            }
+            if let Some(f) = keys::parse_finding(&k) {
+                if rule.is_some_and(|r| r != f.1) || customer.is_some_and(|c| c != f.2) {
+                    continue;
+                }
+                out.push(f);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every stored checkpoint, oldest first.
+    pub fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
+        let mut out = Vec::new();
+        for item in self
+            .db
+            .iterator_cf(self.cf(CF_CHECKPOINTS)?, IteratorMode::Start)
+        {
+            let (k, v) = item?;
+            let cp: Checkpoint = serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
+                what: format!("checkpoint {}", hex::encode(&k)),
+                reason: e.to_string(),
+            })?;
+            out.push(cp);
+        }
+        Ok(out)
+    }
+
+    pub fn latest_checkpoint(&self) -> Result<Option<Checkpoint>> {
+        let cf = self.cf(CF_CHECKPOINTS)?;
+        match self.db.iterator_cf(cf, IteratorMode::End).next() {
+            None => Ok(None),
+            Some(item) => {
+                let (_, v) = item?;
+                Ok(Some(serde_json::from_slice(&v).map_err(|e| {
+                    StoreError::Corrupt {
+                        what: "latest checkpoint".into(),
+                        reason: e.to_string(),
+                    }
+                })?))
+            }
+        }
+    }
+
+    pub fn checkpoint(&self, number: u64) -> Result<Option<Checkpoint>> {
+        match self.get(CF_CHECKPOINTS, &number.to_be_bytes())? {
+            None => Ok(None),
+            Some(v) => Ok(Some(serde_json::from_slice(&v).map_err(|e| {
+                StoreError::Corrupt {
+                    what: format!("checkpoint {number}"),
+                    reason: e.to_string(),
+                }
+            })?)),
+        }
+    }
+
+    /// Quarantined records, in key order, at most `limit`.
+    pub fn quarantine(&self, limit: usize) -> Result<Vec<QuarantinedRecord>> {
+        let mut out = Vec::new();
+        for item in self
+            .db
+            .iterator_cf(self.cf(CF_QUARANTINE)?, IteratorMode::Start)
+            .take(limit)
+        {
+            let (_, v) = item?;
+            out.push(
+                serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
+                    what: "quarantine record".into(),
+                    reason: e.to_string(),
+                })?,
+            );
+        }
+        Ok(out)
+    }
+
+    pub fn quarantine_count(&self) -> Result<u64> {
+        Ok(self
+            .db
+            .iterator_cf(self.cf(CF_QUARANTINE)?, IteratorMode::Start)
+            .count() as u64)
+    }
+
+    /// Merkle node reader for one shard.
+    pub fn tree(&self, shard: u32) -> ShardTree<'_> {
+        ShardTree { store: self, shard }
+    }
+
+    /// Inclusion proof of (shard, seq) in the shard's tree of `size` entries.
+    pub fn inclusion_proof(&self, shard: u32, seq: u64, size: u64) -> Result<Vec<Hash>> {
+        Ok(merkle::inclusion_proof(&self.tree(shard), seq, size)?)
+    }
+
+    /// Consistency proof between two sizes of a shard's tree.
+    pub fn consistency_proof(&self, shard: u32, old: u64, new: u64) -> Result<Vec<Hash>> {
+        Ok(merkle::consistency_proof(&self.tree(shard), old, new)?)
+    }
+}
+
+/// Stored nodes of one shard's tree, with the unstored levels recomputed.
+pub struct ShardTree<'a> {
+    store: &'a Store,
+    shard: u32,
+}
+
+impl HashReader for ShardTree<'_> {
+    fn node(&self, level: u8, index: u64) -> Result<Hash, ProofError> {
+        let storage = |e: StoreError| ProofError::Storage(e.to_string());
+        if level == 0 {
+            let v = self
+                .store
+                .entry_bytes(self.shard, index)
+                .map_err(storage)?
+                .ok_or_else(|| {
+                    ProofError::Storage(format!("shard {} has no entry {index}", self.shard))
+                })?;
+            let (_, hash) = split_stored(&v).map_err(|e| ProofError::Storage(e.to_string()))?;
+            return Ok(merkle::leaf_hash(&hash));
+        }
+        if keys::stored_level(level) {
+            let v = self
+                .store
+                .get(CF_TREE, &keys::tree(self.shard, level, index))
+                .map_err(storage)?
+                .ok_or_else(|| {
+                    ProofError::Storage(format!(
+                        "shard {} has no tree node level {level} index {index}",
+                        self.shard
+                    ))
+                })?;
+            return v
+                .as_slice()
+                .try_into()
+                .map_err(|_| ProofError::Storage("tree node is not 32 bytes".into()));
+        }
+        let left = self.node(level - 1, index * 2)?;
+        let right = self.node(level - 1, index * 2 + 1)?;
+        Ok(merkle::node_hash(&left, &right))
+    }
+}
+
+pub(crate) fn encode_head(h: &StoredHead) -> [u8; 40] {
+    let mut v = [0u8; 40];
+    v[..8].copy_from_slice(&h.size.to_be_bytes());
+    v[8..].copy_from_slice(&h.last_hash);
+    v
+}
+
+pub(crate) fn decode_head(v: &[u8]) -> Option<StoredHead> {
+    if v.len() != 40 {
+        return None;
+    }
+    Some(StoredHead {
+        size: u64::from_be_bytes(v[..8].try_into().ok()?),
+        last_hash: v[8..].try_into().ok()?,
+    })
+}
+
+fn load_or_create_key(path: &Path) -> Result<SigningKey> {
+    let io = |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let seed: [u8; 32] = hex::decode(text.trim())
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| StoreError::Key {
+                    path: path.to_path_buf(),
+                    reason: "expected 64 hex characters (an Ed25519 seed)".into(),
+                })?;
+            Ok(SigningKey::from_bytes(&seed))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = SigningKey::generate(&mut rand_core::OsRng);
+            let tmp = path.with_extension("tmp");
+            std::fs::write(&tmp, format!("{}\n", hex::encode(key.to_bytes()))).map_err(io)?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))
+                    .map_err(io)?;
+            }
+            std::fs::rename(&tmp, path).map_err(io)?;
+            tracing::info!(path = %path.display(), "created ledger signing key");
+            Ok(key)
+        }
+        Err(e) => Err(io(e)),
+    }
+}

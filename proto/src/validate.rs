@@ -1,0 +1,249 @@
+//! Validation applied by every source before an event enters the fold. An
+//! event that fails is rejected (HTTP 422) or quarantined (Kafka, import),
+//! never folded, so the policy rules can rely on what is checked here.
+
+use crate::v1::{
+    CollectionMeans, DataCategory, DeletionReason, EntityKind, LawEnforcementOutcome,
+    LegalInstrument, LegalMechanism, Purpose, Role, TransferReason,
+};
+use crate::{Event, Kind};
+
+/// Longest accepted identifier (event, customer, case, request ids).
+pub const MAX_ID_LEN: usize = 256;
+
+/// What is wrong with an event, naming the field in its proto3 JSON path.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("field `{field}`: {reason}")]
+pub struct ValidationError {
+    pub field: String,
+    pub reason: String,
+}
+
+fn err(field: impl Into<String>, reason: impl Into<String>) -> ValidationError {
+    ValidationError {
+        field: field.into(),
+        reason: reason.into(),
+    }
+}
+
+fn id(field: &str, value: &str) -> Result<(), ValidationError> {
+    if value.is_empty() {
+        return Err(err(field, "required"));
+    }
+    if value.len() > MAX_ID_LEN {
+        return Err(err(field, format!("longer than {MAX_ID_LEN} bytes")));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(err(field, "contains control characters"));
+    }
+    Ok(())
+}
+
+/// ISO 3166-1 alpha-2: two upper-case ASCII letters.
+fn country(field: &str, value: &str, required: bool) -> Result<(), ValidationError> {
+    if value.is_empty() {
+        return if required {
+            Err(err(field, "required (ISO 3166-1 alpha-2 country code)"))
+        } else {
+            Ok(())
+        };
+    }
+    if value.len() == 2 && value.bytes().all(|b| b.is_ascii_uppercase()) {
+        Ok(())
+    } else {
+        Err(err(
+            field,
+            format!("`{value}` is not an ISO 3166-1 alpha-2 country code"),
+        ))
+    }
+}
+
+/// An enum value this version knows; `allow_unspecified` for optional enums.
+fn known<E: TryFrom<i32>>(
+    field: &str,
+    value: i32,
+    allow_unspecified: bool,
+) -> Result<(), ValidationError> {
+    if E::try_from(value).is_err() {
+        return Err(err(field, format!("unknown enum value {value}")));
+    }
+    if value == 0 && !allow_unspecified {
+        return Err(err(field, "required (UNSPECIFIED is not allowed)"));
+    }
+    Ok(())
+}
+
+fn categories(field: &str, values: &[i32], required: bool) -> Result<(), ValidationError> {
+    if required && values.is_empty() {
+        return Err(err(field, "at least one data category is required"));
+    }
+    for (i, v) in values.iter().enumerate() {
+        known::<DataCategory>(&format!("{field}[{i}]"), *v, false)?;
+    }
+    Ok(())
+}
+
+/// Checks everything the fold and the policy rules rely on.
+pub fn validate(event: &Event) -> Result<(), ValidationError> {
+    id("eventId", &event.event_id)?;
+    let kind = event
+        .kind
+        .as_ref()
+        .ok_or_else(|| err("kind", "one event kind (e.g. `dataAccessed`) is required"))?;
+    let global = matches!(kind, Kind::SubcontractorRegistered(_));
+    if global {
+        if event.customer_id.len() > MAX_ID_LEN {
+            return Err(err("customerId", "too long"));
+        }
+    } else {
+        id("customerId", &event.customer_id)?;
+    }
+    let ts = event
+        .occurred_at
+        .as_ref()
+        .ok_or_else(|| err("occurredAt", "required"))?;
+    if !(0..1_000_000_000).contains(&ts.nanos) {
+        return Err(err("occurredAt", "nanos out of range"));
+    }
+    if event.case_id.len() > MAX_ID_LEN {
+        return Err(err("caseId", "too long"));
+    }
+    let needs_actor = !matches!(
+        kind,
+        Kind::CustomerProfileSet(_) | Kind::SubcontractorRegistered(_)
+    );
+    match &event.actor {
+        Some(actor) => {
+            id("actor.id", &actor.id)?;
+            known::<Role>("actor.role", actor.role, false)?;
+            known::<EntityKind>("actor.entityKind", actor.entity_kind, true)?;
+            country("actor.officeCountry", &actor.office_country, false)?;
+            country("actor.locationCountry", &actor.location_country, false)?;
+        }
+        None if needs_actor => return Err(err("actor", "required for this kind")),
+        None => {}
+    }
+    match kind {
+        Kind::CustomerProfileSet(p) => country("customerProfileSet.homeCountry", &p.home_country, false),
+        Kind::SubcontractorRegistered(s) => {
+            id("subcontractorRegistered.subcontractorId", &s.subcontractor_id)?;
+            country("subcontractorRegistered.country", &s.country, false)?;
+            let from = s
+                .attestation_valid_from
+                .as_ref()
+                .ok_or_else(|| err("subcontractorRegistered.attestationValidFrom", "required"))?;
+            let to = s
+                .attestation_valid_to
+                .as_ref()
+                .ok_or_else(|| err("subcontractorRegistered.attestationValidTo", "required"))?;
+            if (to.seconds, to.nanos) < (from.seconds, from.nanos) {
+                return Err(err(
+                    "subcontractorRegistered.attestationValidTo",
+                    "earlier than attestationValidFrom",
+                ));
+            }
+            Ok(())
+        }
+        Kind::DataCollected(c) => {
+            known::<CollectionMeans>("dataCollected.means", c.means, false)?;
+            categories("dataCollected.categories", &c.categories, true)?;
+            country("dataCollected.storageCountry", &c.storage_country, true)
+        }
+        Kind::DataAccessed(a) => {
+            known::<Purpose>("dataAccessed.purpose", a.purpose, false)?;
+            categories("dataAccessed.categories", &a.categories, true)?;
+            known::<CollectionMeans>("dataAccessed.means", a.means, true)
+        }
+        Kind::DataTransferred(t) => {
+            country("dataTransferred.fromCountry", &t.from_country, true)?;
+            country("dataTransferred.toCountry", &t.to_country, true)?;
+            categories("dataTransferred.categories", &t.categories, true)?;
+            known::<LegalMechanism>("dataTransferred.legalMechanism", t.legal_mechanism, true)?;
+            known::<TransferReason>("dataTransferred.reason", t.reason, true)?;
+            known::<EntityKind>("dataTransferred.recipientKind", t.recipient_kind, true)?;
+            known::<Purpose>("dataTransferred.purpose", t.purpose, true)
+        }
+        Kind::SubcontractorHandoff(h) => {
+            id("subcontractorHandoff.subcontractorId", &h.subcontractor_id)?;
+            categories("subcontractorHandoff.categories", &h.categories, true)?;
+            known::<Purpose>("subcontractorHandoff.purpose", h.purpose, false)?;
+            country("subcontractorHandoff.locationCountry", &h.location_country, true)
+        }
+        Kind::DataDeleted(d) => {
+            categories("dataDeleted.categories", &d.categories, true)?;
+            known::<DeletionReason>("dataDeleted.reason", d.reason, true)
+        }
+        Kind::LawEnforcementRequestReceived(r) => {
+            id("lawEnforcementRequestReceived.requestId", &r.request_id)?;
+            country("lawEnforcementRequestReceived.jurisdiction", &r.jurisdiction, true)?;
+            known::<LegalInstrument>("lawEnforcementRequestReceived.instrument", r.instrument, false)?;
+            categories("lawEnforcementRequestReceived.scopeRequested", &r.scope_requested, true)
+        }
+        Kind::LawEnforcementRedirected(r) => id("lawEnforcementRedirected.requestId", &r.request_id),
+        Kind::LawEnforcementCustomerNotified(r) => {
+            id("lawEnforcementCustomerNotified.requestId", &r.request_id)
+        }
+        Kind::LawEnforcementDisclosed(r) => {
+            id("lawEnforcementDisclosed.requestId", &r.request_id)?;
+            categories("lawEnforcementDisclosed.scopeReleased", &r.scope_released, true)
+        }
+        Kind::LawEnforcementClosed(r) => {
+            id("lawEnforcementClosed.requestId", &r.request_id)?;
+            known::<LawEnforcementOutcome>("lawEnforcementClosed.outcome", r.outcome, false)
+        }
+        Kind::ReportRead(r) => id("reportRead.report", &r.report),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event_from_json;
+
+    fn access(extra: &str) -> Event {
+        event_from_json(&format!(
+            r#"{{"eventId":"e1","customerId":"c1","occurredAt":"2026-01-01T00:00:00Z",
+               "actor":{{"id":"a","role":"ROLE_SUPPORT_ENGINEER","locationCountry":"US"}},
+               "dataAccessed":{{"purpose":"PURPOSE_PROVIDING_SUPPORT","categories":["DATA_CATEGORY_CUSTOMER"]{extra}}}}}"#
+        ))
+        .expect("json")
+    }
+
+    #[test]
+    fn accepts_a_complete_access() {
+        assert_eq!(validate(&access("")), Ok(()));
+    }
+
+    #[test]
+    fn names_missing_fields() {
+        let mut e = access("");
+        e.customer_id.clear();
+        assert_eq!(validate(&e).unwrap_err().field, "customerId");
+        let mut e = access("");
+        e.kind = None;
+        assert_eq!(validate(&e).unwrap_err().field, "kind");
+        let mut e = access("");
+        e.occurred_at = None;
+        assert_eq!(validate(&e).unwrap_err().field, "occurredAt");
+    }
+
+    #[test]
+    fn rejects_unknown_enum_values() {
+        let mut e = access("");
+        if let Some(Kind::DataAccessed(a)) = e.kind.as_mut() {
+            a.categories.push(99);
+        }
+        let error = validate(&e).unwrap_err();
+        assert_eq!(error.field, "dataAccessed.categories[1]");
+        assert!(error.reason.contains("99"));
+    }
+
+    #[test]
+    fn rejects_bad_country_codes() {
+        let mut e = access("");
+        if let Some(actor) = e.actor.as_mut() {
+            actor.location_country = "usa".into();
+        }
+        assert_eq!(validate(&e).unwrap_err().field, "actor.locationCountry");
+    }
+}
