@@ -1,1 +1,442 @@
-fn main() {}
+//! `custody`: the one entry point. Every command is a thin shell over the
+//! library crates; errors surface here through `anyhow`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use custody_ingest::demo::{self, DemoParams};
+use custody_ingest::import::{format_for, import_file, ImportSummary};
+use custody_ingest::Format;
+use custody_ledger::{verify_store, Ledger, Store};
+use custody_ingest::kafka::ConsumerConfig;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+mod bench;
+mod emit;
+
+#[derive(Parser)]
+#[command(name = "custody", version, about = "Verifiable chain-of-custody ledger for customer data")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct DataArg {
+    /// Data directory (RocksDB in DIR/db, signing key in DIR/ledger.key).
+    #[arg(long, env = "CUSTODY_DATA", default_value = "./data")]
+    data: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API over the ledger; with --kafka, also fold a Kafka topic.
+    Serve {
+        #[command(flatten)]
+        data: DataArg,
+        /// Address to listen on.
+        #[arg(long, env = "CUSTODY_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        #[command(flatten)]
+        kafka: KafkaArgs,
+    },
+    /// Send events (JSON lines, `-` for standard input) to Kafka or to a Custody HTTP endpoint.
+    Emit {
+        #[command(flatten)]
+        kafka: KafkaArgs,
+        /// Base URL of a Custody server (embedded path), e.g. http://127.0.0.1:8080
+        #[arg(long, conflicts_with = "kafka")]
+        http: Option<String>,
+        /// Events per request or per delivery wait.
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+        file: PathBuf,
+    },
+    /// Fold a file of events: JSON lines, or length-delimited protobuf (.pb/.bin). `-` reads standard input.
+    Import {
+        #[command(flatten)]
+        data: DataArg,
+        /// json | protobuf (default: by file extension).
+        #[arg(long)]
+        format: Option<String>,
+        file: PathBuf,
+    },
+    /// Re-verify every entry, link, Merkle node, head and checkpoint signature.
+    Verify {
+        #[command(flatten)]
+        data: DataArg,
+        /// Hex Ed25519 public key the checkpoints must be signed with (default: the data directory's own key).
+        #[arg(long)]
+        public_key: Option<String>,
+    },
+    /// Generate a realistic, deterministic workload, fold it and serve it.
+    Demo {
+        #[command(flatten)]
+        data: DataArg,
+        #[arg(long, env = "CUSTODY_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Number of customers.
+        #[arg(long, default_value_t = 40)]
+        customers: u32,
+        /// Average support cases per customer.
+        #[arg(long, default_value_t = 6)]
+        cases: u32,
+        /// Fold and exit without serving.
+        #[arg(long)]
+        no_serve: bool,
+        /// Write the workload as JSON lines to this file instead of folding it.
+        #[arg(long)]
+        write: Option<PathBuf>,
+        /// Send the workload through Kafka and fold it from there.
+        #[command(flatten)]
+        kafka: KafkaArgs,
+    },
+    /// Signing-key commands.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// Sign the current heads (if changed) and print the latest checkpoint as JSON.
+    Checkpoint {
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Records that could not be decoded or validated.
+    Quarantine {
+        #[command(subcommand)]
+        command: QuarantineCommand,
+    },
+    /// Measure fold and verify throughput against raw baselines in the same process.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(clap::Args, Clone)]
+struct KafkaArgs {
+    /// Kafka bootstrap servers, e.g. 127.0.0.1:9092. Without it, the embedded path is used.
+    #[arg(long, env = "CUSTODY_KAFKA")]
+    kafka: Option<String>,
+    /// Topic of serialized events keyed by customer id.
+    #[arg(long, env = "CUSTODY_TOPIC", default_value = "custody.events")]
+    topic: String,
+    /// Consumer group (nodes that share a group split the partitions).
+    #[arg(long, env = "CUSTODY_GROUP", default_value = "custody")]
+    group: String,
+}
+
+impl KafkaArgs {
+    fn consumer(&self) -> Option<ConsumerConfig> {
+        self.kafka
+            .as_deref()
+            .map(|b| ConsumerConfig::new(b, &self.topic, &self.group))
+    }
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Print the ledger's Ed25519 public key (hex), creating the key on first use.
+    Export {
+        #[command(flatten)]
+        data: DataArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum QuarantineCommand {
+    /// List quarantined records with their source position and reason (JSON lines).
+    List {
+        #[command(flatten)]
+        data: DataArg,
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+    },
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CUSTODY_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    if let Err(e) = run(Cli::parse()) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Serve {
+            data,
+            listen,
+            kafka,
+        } => {
+            let ledger = open_ledger(&data.data)?;
+            serve(ledger, listen, kafka.consumer())
+        }
+        Command::Emit {
+            kafka,
+            http,
+            batch,
+            file,
+        } => emit::run(kafka.kafka.as_deref(), &kafka.topic, http.as_deref(), batch, &file),
+        Command::Import { data, format, file } => {
+            let format = match format.as_deref() {
+                None => format_for(&file),
+                Some("json") | Some("jsonl") => Format::Json,
+                Some("protobuf") | Some("pb") => Format::ProtobufDelimited,
+                Some(other) => bail!("unknown --format `{other}` (json or protobuf)"),
+            };
+            let mut ledger = open_ledger(&data.data)?;
+            let s = import_with_progress(&mut ledger, &file, format)?;
+            let cp = ledger.checkpoint(custody_query::now_ms())?;
+            println!("{}", serde_json::to_string(&s)?);
+            eprintln!(
+                "imported {}: {} folded, {} duplicates, {} quarantined; checkpoint {}",
+                file.display(),
+                s.folded,
+                s.duplicates,
+                s.quarantined,
+                cp.number
+            );
+            Ok(())
+        }
+        Command::Verify { data, public_key } => verify(&data.data, public_key.as_deref()),
+        Command::Demo {
+            data,
+            listen,
+            customers,
+            cases,
+            no_serve,
+            write,
+            kafka,
+        } => {
+            let params = DemoParams {
+                customers,
+                cases_per_customer: cases,
+                ..DemoParams::default()
+            };
+            let events = demo::generate(params);
+            if let Some(path) = write {
+                let mut out = std::io::BufWriter::new(
+                    std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?,
+                );
+                for e in &events {
+                    use std::io::Write;
+                    writeln!(out, "{}", custody_proto::event_to_json(e))?;
+                }
+                eprintln!("wrote {} events to {}", events.len(), path.display());
+                return Ok(());
+            }
+            if let Some(brokers) = &kafka.kafka {
+                let runtime = tokio::runtime::Runtime::new()?;
+                let sent = runtime.block_on(async {
+                    let emitter = custody_ingest::kafka::Emitter::new(brokers, &kafka.topic)?;
+                    emitter.send(&events).await
+                })?;
+                eprintln!("demo: sent {sent} records ({} events) to {} on {brokers}", events.len(), kafka.topic);
+                if no_serve {
+                    return Ok(());
+                }
+                print_urls(&data.data, listen);
+                return serve(open_ledger(&data.data)?, listen, kafka.consumer());
+            }
+            let mut ledger = open_ledger(&data.data)?;
+            let started = Instant::now();
+            let mut folded = 0;
+            let mut duplicates = 0;
+            for chunk in events.chunks(4096) {
+                let records = ledger.embedded_records(
+                    chunk
+                        .iter()
+                        .map(|e| (e.customer_id.clone(), prost::Message::encode_to_vec(e)))
+                        .collect(),
+                );
+                let s = ledger.fold(&records)?;
+                folded += s.folded;
+                duplicates += s.duplicates;
+            }
+            let cp = ledger.checkpoint(custody_query::now_ms())?;
+            let open = ledger.store().findings(Some(b'o'), None, None)?.len();
+            let recorded = ledger.store().findings(Some(b'r'), None, None)?.len();
+            let closed = ledger.store().findings(Some(b'c'), None, None)?.len();
+            eprintln!(
+                "demo: {} events generated, {folded} folded ({duplicates} already there) in {:.2?}; \
+                 findings: {recorded} breaches, {open} open, {closed} closed; checkpoint {}",
+                events.len(),
+                started.elapsed(),
+                cp.number
+            );
+            if no_serve {
+                return Ok(());
+            }
+            print_urls(&data.data, listen);
+            serve(ledger, listen, None)
+        }
+        Command::Key {
+            command: KeyCommand::Export { data },
+        } => {
+            let store = Store::open(&data.data)?;
+            println!("{}", hex::encode(store.public_key().as_bytes()));
+            Ok(())
+        }
+        Command::Checkpoint { data } => {
+            let mut ledger = open_ledger(&data.data)?;
+            let cp = ledger.checkpoint(custody_query::now_ms())?;
+            println!("{}", serde_json::to_string_pretty(&cp)?);
+            Ok(())
+        }
+        Command::Quarantine {
+            command: QuarantineCommand::List { data, limit },
+        } => {
+            let store = Store::open(&data.data)?;
+            for q in store.quarantine(limit)? {
+                println!("{}", serde_json::to_string(&q)?);
+            }
+            Ok(())
+        }
+        Command::Bench(args) => bench::run(args),
+    }
+}
+
+fn print_urls(data: &Path, listen: SocketAddr) {
+    println!("Custody demo ledger in {}", data.display());
+    println!("  http://{listen}/                 index");
+    println!("  http://{listen}/v1/checkpoint    signed checkpoint");
+    println!("  http://{listen}/v1/public-key    ledger public key");
+    println!("  http://{listen}/metrics          Prometheus metrics");
+    println!("  custody verify --data {}        re-verify everything", data.display());
+}
+
+fn open_ledger(dir: &Path) -> Result<Ledger> {
+    Ledger::open(dir).with_context(|| format!("opening data directory {}", dir.display()))
+}
+
+fn serve(ledger: Ledger, listen: SocketAddr, kafka: Option<ConsumerConfig>) -> Result<()> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let mut state = custody_query::AppState::new(ledger);
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut consumer = None;
+        // The server stops when the consumer stops (an error it cannot retry).
+        let consumer_done = Arc::new(tokio::sync::Notify::new());
+        if let Some(config) = kafka {
+            let emitter = custody_ingest::kafka::Emitter::new(&config.brokers, &config.topic)
+                .with_context(|| format!("connecting to Kafka at {}", config.brokers))?;
+            state.emitter = Some(Arc::new(emitter));
+            let (ledger, metrics, stop) = (state.ledger.clone(), state.metrics.clone(), stop.clone());
+            let done = consumer_done.clone();
+            consumer = Some(std::thread::spawn(move || {
+                let result = custody_ingest::kafka::run_consumer(ledger, config, metrics, stop);
+                if let Err(e) = &result {
+                    tracing::error!(error = %e, "Kafka consumer stopped");
+                }
+                done.notify_one();
+                result
+            }));
+        }
+        let app = custody_query::router(state.clone());
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("binding {listen}"))?;
+        tracing::info!(%listen, "serving");
+        let watch = consumer_done.clone();
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                tokio::select! {
+                    _ = shutdown_signal() => {},
+                    _ = watch.notified() => {},
+                }
+            })
+            .await?;
+        stop.store(true, Ordering::SeqCst);
+        if let Some(handle) = consumer {
+            match tokio::task::spawn_blocking(move || handle.join()).await? {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(anyhow::Error::new(e).context("Kafka consumer failed")),
+                Err(_) => bail!("Kafka consumer thread panicked"),
+            }
+        }
+        // Leave a checkpoint of what was folded before exiting.
+        if let Ok(mut ledger) = state.ledger.lock() {
+            ledger.checkpoint(custody_query::now_ms())?;
+        }
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down");
+}
+
+fn import_with_progress(ledger: &mut Ledger, file: &Path, format: Format) -> Result<ImportSummary> {
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(ProgressStyle::with_template("{spinner} {msg} [{elapsed_precise}]")?);
+    let s = import_file(ledger, file, format, |s| {
+        bar.set_message(format!("{} read, {} folded, {} quarantined", s.read, s.folded, s.quarantined));
+        bar.tick();
+    })?;
+    bar.finish_and_clear();
+    Ok(s)
+}
+
+fn verify(dir: &Path, public_key: Option<&str>) -> Result<()> {
+    if !dir.join("db").exists() {
+        bail!("{} holds no ledger (no db directory)", dir.display());
+    }
+    let store = Store::open(dir).with_context(|| format!("opening {}", dir.display()))?;
+    let key = public_key
+        .map(custody_ledger::checkpoint::parse_public_key)
+        .transpose()?;
+    let total: u64 = store.heads()?.values().map(|h| h.size).sum();
+    let bar = ProgressBar::new(total);
+    bar.set_style(ProgressStyle::with_template(
+        "verifying {bar:40} {pos}/{len} entries ({per_sec}, {eta})",
+    )?);
+    let started = Instant::now();
+    let report = verify_store(&store, key.as_ref(), |n| bar.set_position(n))?;
+    bar.finish_and_clear();
+    let elapsed = started.elapsed();
+    for (shard, size, root) in &report.shards {
+        println!("shard {shard}: {size} entries, root {}", hex::encode(root));
+    }
+    println!(
+        "{} entries in {} shards and {} checkpoints checked in {:.2?}",
+        report.entries,
+        report.shards.len(),
+        report.checkpoints,
+        elapsed
+    );
+    if report.ok() {
+        println!("OK: every entry hash, link, Merkle node, head and checkpoint signature verifies");
+        Ok(())
+    } else {
+        for p in &report.problems {
+            println!("TAMPERED: {p}");
+        }
+        bail!("verification failed: {} problem(s)", report.problems.len())
+    }
+}

@@ -1,0 +1,350 @@
+//! Kafka source (consumer) and sink (emitter), through rdkafka.
+//!
+//! The consumer follows Quickwit's rule: the checkpoint is committed with the
+//! data it covers. Auto-commit is off; the next offset of every partition is
+//! written in the same RocksDB batch as the entries folded from it, and on
+//! every assignment the consumer is positioned from those stored offsets, so a
+//! crash at any point neither loses nor doubles an event. Kafka partition p
+//! folds into shard p.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use custody_ledger::{Ledger, Outcome, Record, SourcePosition};
+use custody_proto::Event;
+use prost::Message as _;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::message::{Message, Timestamp};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+
+use crate::metrics::{Metrics, PartitionDelta};
+
+#[derive(Debug, thiserror::Error)]
+pub enum KafkaError {
+    #[error("Kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    #[error("ledger: {0}")]
+    Ledger(#[from] custody_ledger::StoreError),
+    #[error("delivery of event {event_id} failed: {reason}")]
+    Delivery { event_id: String, reason: String },
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Consumer settings.
+#[derive(Debug, Clone)]
+pub struct ConsumerConfig {
+    pub brokers: String,
+    pub topic: String,
+    pub group_id: String,
+    /// Most records folded in one batch (and held in memory at once).
+    pub batch_max: usize,
+    /// Longest wait to fill a batch before folding what is in hand.
+    pub batch_wait: Duration,
+}
+
+impl ConsumerConfig {
+    pub fn new(brokers: &str, topic: &str, group_id: &str) -> Self {
+        ConsumerConfig {
+            brokers: brokers.into(),
+            topic: topic.into(),
+            group_id: group_id.into(),
+            batch_max: 5000,
+            batch_wait: Duration::from_millis(50),
+        }
+    }
+}
+
+/// Positions every newly assigned partition at the next offset stored in
+/// the ledger (classic eager rebalancing, which is what Tansu speaks).
+struct FoldContext {
+    ledger: Arc<Mutex<Ledger>>,
+    topic: String,
+}
+
+impl ClientContext for FoldContext {}
+
+impl ConsumerContext for FoldContext {
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
+    ) {
+        match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                let positions: Vec<(String, i32, i64)> = match self.ledger.lock() {
+                    Ok(ledger) => tpl
+                        .elements()
+                        .iter()
+                        .map(|e| {
+                            let p = e.partition();
+                            let next = if e.topic() == self.topic {
+                                ledger.next_offset(e.topic(), p as u32)
+                            } else {
+                                0
+                            };
+                            (e.topic().to_string(), p, next as i64)
+                        })
+                        .collect(),
+                    Err(_) => Vec::new(),
+                };
+                for (topic, p, next) in &positions {
+                    if let Err(e) = tpl.set_partition_offset(topic, *p, Offset::Offset(*next)) {
+                        tracing::error!(%topic, partition = p, error = %e, "cannot position partition");
+                    }
+                }
+                tracing::info!(?positions, "partitions assigned, positioned from stored offsets");
+                if let Err(e) = consumer.assign(tpl) {
+                    tracing::error!(error = %e, "assign failed");
+                }
+            }
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                tracing::info!(count = tpl.count(), "partitions revoked");
+                if let Err(e) = consumer.unassign() {
+                    tracing::error!(error = %e, "unassign failed");
+                }
+            }
+            other => {
+                tracing::error!(error = ?other, "rebalance error");
+                let _ = consumer.unassign();
+            }
+        }
+    }
+}
+
+/// Runs the consumer on the calling thread until `stop` is set; the batch in
+/// hand is folded before returning.
+pub fn run_consumer(
+    ledger: Arc<Mutex<Ledger>>,
+    config: ConsumerConfig,
+    metrics: Arc<Metrics>,
+    stop: Arc<AtomicBool>,
+) -> Result<(), KafkaError> {
+    let context = FoldContext {
+        ledger: ledger.clone(),
+        topic: config.topic.clone(),
+    };
+    let consumer: BaseConsumer<FoldContext> = ClientConfig::new()
+        .set("bootstrap.servers", &config.brokers)
+        .set("group.id", &config.group_id)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("enable.partition.eof", "false")
+        .set("session.timeout.ms", "10000")
+        .set("partition.assignment.strategy", "range")
+        // Bounded prefetch: back-pressure instead of unbounded buffering.
+        .set("queued.max.messages.kbytes", "65536")
+        .set("fetch.message.max.bytes", "10485760")
+        .set("receive.message.max.bytes", "110000000")
+        .create_with_context(context)?;
+    consumer.subscribe(&[&config.topic])?;
+    tracing::info!(brokers = %config.brokers, topic = %config.topic, group = %config.group_id, "consuming");
+
+    let mut last_lag = Instant::now();
+    let mut records: Vec<Record> = Vec::with_capacity(config.batch_max);
+    while !stop.load(Ordering::SeqCst) {
+        records.clear();
+        let deadline = Instant::now() + config.batch_wait;
+        while records.len() < config.batch_max {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() && !records.is_empty() {
+                break;
+            }
+            match consumer.poll(left.max(Duration::from_millis(1))) {
+                Some(Ok(m)) => {
+                    let timestamp_ms = match m.timestamp() {
+                        Timestamp::CreateTime(t) | Timestamp::LogAppendTime(t) => t,
+                        Timestamp::NotAvailable => 0,
+                    };
+                    records.push(Record::new(
+                        SourcePosition {
+                            topic: m.topic().to_string(),
+                            partition: m.partition() as u32,
+                            offset: m.offset() as u64,
+                            timestamp_ms,
+                        },
+                        m.payload().unwrap_or_default().to_vec(),
+                    ));
+                }
+                Some(Err(e)) => {
+                    // Broker down, partition moved...: librdkafka retries; we wait.
+                    tracing::warn!(error = %e, "consumer error");
+                    break;
+                }
+                None => {
+                    if Instant::now() >= deadline {
+                        break;
+                    }
+                }
+            }
+            if stop.load(Ordering::SeqCst) {
+                break;
+            }
+        }
+        if !records.is_empty() {
+            fold_batch(&ledger, &records, &metrics)?;
+        }
+        if last_lag.elapsed() > Duration::from_secs(5) {
+            update_lag(&consumer, &ledger, &config.topic, &metrics);
+            last_lag = Instant::now();
+        }
+    }
+    tracing::info!("consumer stopped after folding the batch in hand");
+    Ok(())
+}
+
+fn fold_batch(ledger: &Mutex<Ledger>, records: &[Record], metrics: &Metrics) -> Result<(), KafkaError> {
+    let started = Instant::now();
+    let summary = {
+        let mut l = ledger
+            .lock()
+            .map_err(|_| KafkaError::Other("ledger lock poisoned".into()))?;
+        l.fold(records)?
+    };
+    metrics.record_batch(started.elapsed().as_secs_f64());
+    let mut deltas: std::collections::BTreeMap<(String, u32), PartitionDelta> = Default::default();
+    for (r, o) in records.iter().zip(&summary.outcomes) {
+        let d = deltas
+            .entry((r.source.topic.clone(), r.source.partition))
+            .or_default();
+        match o {
+            Outcome::Folded { .. } => d.folded += 1,
+            Outcome::Duplicate { .. } => d.duplicates += 1,
+            Outcome::Quarantined { .. } => d.quarantined += 1,
+            Outcome::AlreadyFolded => {}
+        }
+    }
+    for ((t, p), d) in deltas {
+        metrics.record_partition(&t, p, d);
+    }
+    Ok(())
+}
+
+fn update_lag(consumer: &BaseConsumer<FoldContext>, ledger: &Mutex<Ledger>, topic: &str, metrics: &Metrics) {
+    let Ok(assignment) = consumer.assignment() else { return };
+    for e in assignment.elements() {
+        let p = e.partition();
+        if let Ok((_, high)) = consumer.fetch_watermarks(topic, p, Duration::from_secs(1)) {
+            let next = ledger.lock().map(|l| l.next_offset(topic, p as u32)).unwrap_or(0);
+            metrics.set_lag(topic, p as u32, high - next as i64);
+        }
+    }
+}
+
+/// Sends events to Kafka: protobuf values keyed by customer id, partitioned
+/// with murmur2 like the Java client (and like the embedded path), so a
+/// customer's events stay in one partition. Events with no customer (the
+/// subcontractor registry) go to every partition.
+pub struct Emitter {
+    producer: FutureProducer,
+    topic: String,
+    partitions: i32,
+}
+
+impl Emitter {
+    pub fn new(brokers: &str, topic: &str) -> Result<Self, KafkaError> {
+        let producer: FutureProducer = ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .set("partitioner", "murmur2_random")
+            .set("acks", "all")
+            .set("message.max.bytes", "10485760")
+            .set("queue.buffering.max.ms", "5")
+            .set("message.timeout.ms", "120000")
+            .create()?;
+        let metadata = producer
+            .client()
+            .fetch_metadata(Some(topic), Duration::from_secs(10))?;
+        let partitions = metadata
+            .topics()
+            .iter()
+            .find(|t| t.name() == topic)
+            .map(|t| t.partitions().len() as i32)
+            .filter(|n| *n > 0)
+            .ok_or_else(|| KafkaError::Other(format!("topic `{topic}` does not exist (create it first)")))?;
+        Ok(Emitter {
+            producer,
+            topic: topic.into(),
+            partitions,
+        })
+    }
+
+    pub fn partitions(&self) -> i32 {
+        self.partitions
+    }
+
+    /// Sends raw values with keys (for tests and garbage injection): the
+    /// value is sent as is to `partition` (or by key when None).
+    pub async fn send_raw(&self, key: &str, value: &[u8], partition: Option<i32>) -> Result<(i32, i64), KafkaError> {
+        let mut rec = FutureRecord::to(&self.topic).key(key).payload(value);
+        if let Some(p) = partition {
+            rec = rec.partition(p);
+        }
+        self.producer
+            .send(rec, Duration::from_secs(60))
+            .await
+            .map(|d| (d.partition, d.offset))
+            .map_err(|(e, _)| KafkaError::Delivery {
+                event_id: key.into(),
+                reason: e.to_string(),
+            })
+    }
+
+    /// Sends events and waits for every delivery report; the first failed
+    /// delivery is returned as an error naming the event.
+    pub async fn send(&self, events: &[Event]) -> Result<u64, KafkaError> {
+        let mut pending = Vec::with_capacity(events.len());
+        let mut buf = Vec::new();
+        for e in events {
+            buf.clear();
+            e.encode(&mut buf).map_err(|err| KafkaError::Other(err.to_string()))?;
+            let targets: Vec<Option<i32>> = if e.customer_id.is_empty() {
+                (0..self.partitions).map(Some).collect()
+            } else {
+                vec![None]
+            };
+            for partition in targets {
+                loop {
+                    let mut rec = FutureRecord::to(&self.topic).key(&e.customer_id).payload(&buf);
+                    if let Some(p) = partition {
+                        rec = rec.partition(p);
+                    }
+                    match self.producer.send_result(rec) {
+                        Ok(f) => {
+                            pending.push((e.event_id.clone(), f));
+                            break;
+                        }
+                        Err((err, _)) => {
+                            if matches!(err, rdkafka::error::KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::QueueFull)) {
+                                // Back-pressure: let librdkafka drain its queue.
+                                self.producer.poll(Duration::from_millis(10));
+                                tokio::time::sleep(Duration::from_millis(5)).await;
+                                continue;
+                            }
+                            return Err(KafkaError::Delivery { event_id: e.event_id.clone(), reason: err.to_string() });
+                        }
+                    }
+                }
+            }
+        }
+        let mut sent = 0;
+        for (event_id, f) in pending {
+            match f.await {
+                Ok(Ok(_)) => sent += 1,
+                Ok(Err((err, _))) => return Err(KafkaError::Delivery { event_id, reason: err.to_string() }),
+                Err(_) => return Err(KafkaError::Delivery { event_id, reason: "delivery report lost (producer closed)".into() }),
+            }
+        }
+        Ok(sent)
+    }
+
+    pub fn flush(&self) -> Result<(), KafkaError> {
+        self.producer.flush(Duration::from_secs(60))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,192 @@
+//! `custody bench`: throughput of the fold and of verification, each next to
+//! a raw baseline measured in the same process on the same bytes, so the
+//! ratios hold on a shared, noisy machine. Rounds alternate the variants and
+//! the median round is reported.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use custody_ingest::demo::{self, DemoParams};
+use custody_ledger::{keys, verify_store, FoldOptions, Ledger, Record, Store};
+use sha2::{Digest, Sha256};
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// Customers in the generated workload (about 45 events each).
+    #[arg(long, default_value_t = 20_000)]
+    customers: u32,
+    /// Rounds per variant; the median is reported.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Events per fold batch.
+    #[arg(long, default_value_t = 4096)]
+    batch: usize,
+    /// Scratch directory (emptied between rounds).
+    #[arg(long, default_value = "target/bench-data")]
+    dir: PathBuf,
+}
+
+struct Sample {
+    name: &'static str,
+    seconds: Vec<f64>,
+}
+
+impl Sample {
+    fn median(&self) -> f64 {
+        let mut s = self.seconds.clone();
+        s.sort_by(|a, b| a.total_cmp(b));
+        s[s.len() / 2]
+    }
+}
+
+fn fresh(dir: &PathBuf, name: &str) -> Result<PathBuf> {
+    let p = dir.join(name);
+    if p.exists() {
+        std::fs::remove_dir_all(&p).with_context(|| format!("clearing {}", p.display()))?;
+    }
+    Ok(p)
+}
+
+fn fold_all(dir: &PathBuf, records: &[Record], batch: usize, policy: bool) -> Result<Duration> {
+    let mut ledger = Ledger::open_with(dir, FoldOptions { policy })?;
+    let started = Instant::now();
+    for chunk in records.chunks(batch) {
+        ledger.fold(chunk)?;
+    }
+    Ok(started.elapsed())
+}
+
+/// The baseline: the same event bytes, one put each, same batch size, same
+/// RocksDB options and column family, no hashing, no indexes, no policy.
+fn raw_puts(dir: &PathBuf, records: &[Record], batch: usize) -> Result<Duration> {
+    let store = Store::open(dir)?;
+    let db = store.raw_db();
+    let cf = db
+        .cf_handle(keys::CF_ENTRIES)
+        .context("entries column family")?;
+    let started = Instant::now();
+    let mut seq = 0u64;
+    for chunk in records.chunks(batch) {
+        let mut wb = rocksdb::WriteBatch::default();
+        for r in chunk {
+            wb.put_cf(cf, keys::entry(r.source.partition, seq), &r.payload);
+            seq += 1;
+        }
+        db.write(wb)?;
+    }
+    Ok(started.elapsed())
+}
+
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+pub fn run(args: BenchArgs) -> Result<()> {
+    let rounds = args.rounds.max(1);
+    std::fs::create_dir_all(&args.dir)?;
+    let events = demo::generate(DemoParams {
+        customers: args.customers,
+        ..DemoParams::default()
+    });
+    let n = events.len();
+    // Routing and encoding happen before timing: both variants get the same records.
+    let records = {
+        let dir = fresh(&args.dir, "route")?;
+        let ledger = Ledger::open(&dir)?;
+        let payloads = events
+            .iter()
+            .map(|e| (e.customer_id.clone(), prost::Message::encode_to_vec(e)))
+            .collect();
+        ledger.embedded_records(payloads)
+    };
+    drop(events);
+    let bytes: usize = records.iter().map(|r| r.payload.len()).sum();
+    eprintln!(
+        "workload: {} records ({} events, {:.1} MiB of event bytes), batch {}, {} rounds",
+        records.len(),
+        n,
+        bytes as f64 / (1 << 20) as f64,
+        args.batch,
+        rounds
+    );
+
+    let mut raw = Sample { name: "raw RocksDB puts (baseline)", seconds: vec![] };
+    let mut fold_off = Sample { name: "fold, policy off", seconds: vec![] };
+    let mut fold_on = Sample { name: "fold, policy on", seconds: vec![] };
+    let mut sha = Sample { name: "raw SHA-256 of stored entries (baseline)", seconds: vec![] };
+    let mut verify = Sample { name: "custody verify", seconds: vec![] };
+    let mut entries_verified = 0u64;
+    for round in 0..rounds {
+        let d = fresh(&args.dir, "raw")?;
+        raw.seconds.push(raw_puts(&d, &records, args.batch)?.as_secs_f64());
+        std::fs::remove_dir_all(&d)?;
+        let d = fresh(&args.dir, "fold-off")?;
+        fold_off.seconds.push(fold_all(&d, &records, args.batch, false)?.as_secs_f64());
+        std::fs::remove_dir_all(&d)?;
+        let d = fresh(&args.dir, "fold-on")?;
+        fold_on.seconds.push(fold_all(&d, &records, args.batch, true)?.as_secs_f64());
+
+        // Verification of the ledger just folded, next to hashing its bytes.
+        let store = Store::open(&d)?;
+        let stored: Vec<Vec<u8>> = {
+            let cf = store.raw_db().cf_handle(keys::CF_ENTRIES).context("entries cf")?;
+            store
+                .raw_db()
+                .iterator_cf(cf, rocksdb::IteratorMode::Start)
+                .map(|kv| kv.map(|(_, v)| v.to_vec()))
+                .collect::<Result<_, _>>()?
+        };
+        let started = Instant::now();
+        let mut acc = 0u8;
+        for v in &stored {
+            acc ^= Sha256::digest(v)[0];
+        }
+        sha.seconds.push(started.elapsed().as_secs_f64());
+        std::hint::black_box(acc);
+        drop(stored);
+        let started = Instant::now();
+        let report = verify_store(&store, None, |_| {})?;
+        verify.seconds.push(started.elapsed().as_secs_f64());
+        anyhow::ensure!(report.ok(), "benchmark ledger failed verification: {:?}", report.problems);
+        entries_verified = report.entries;
+        drop(store);
+        std::fs::remove_dir_all(&d)?;
+        eprintln!("round {} done", round + 1);
+    }
+
+    let recs = records.len() as f64;
+    let rate = |s: &Sample, n: f64| n / s.median();
+    println!("| measurement | median seconds | rate | ratio to baseline |");
+    println!("|---|---|---|---|");
+    println!("| {} | {:.3} | {:.0} records/s | 1.00 |", raw.name, raw.median(), rate(&raw, recs));
+    for s in [&fold_off, &fold_on] {
+        println!(
+            "| {} | {:.3} | {:.0} events/s | {:.2} |",
+            s.name,
+            s.median(),
+            rate(s, recs),
+            raw.median() / s.median()
+        );
+    }
+    println!(
+        "| policy cost: fold on / fold off rate | | | {:.2} |",
+        fold_off.median() / fold_on.median()
+    );
+    let en = entries_verified as f64;
+    println!("| {} | {:.3} | {:.0} entries/s | 1.00 |", sha.name, sha.median(), rate(&sha, en));
+    println!(
+        "| {} | {:.3} | {:.0} entries/s | {:.2} |",
+        verify.name,
+        verify.median(),
+        rate(&verify, en),
+        sha.median() / verify.median()
+    );
+    if let Some(mib) = peak_rss_mib() {
+        println!("\npeak RSS of the bench process: {mib:.0} MiB (includes the pre-encoded workload)");
+    }
+    Ok(())
+}

@@ -1,0 +1,162 @@
+//! Helpers for the end-to-end tests: run the real `custody` binary, talk
+//! HTTP to it over a plain TCP socket, and tamper with RocksDB directly.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn custody() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_custody"));
+    c.env("CUSTODY_LOG", "warn");
+    c
+}
+
+/// Runs `custody ARGS`; returns the output whatever the exit status.
+pub fn run(args: &[&str]) -> Output {
+    custody().args(args).output().expect("custody binary runs")
+}
+
+/// Runs `custody ARGS` and insists it succeeds.
+pub fn run_ok(args: &[&str]) -> String {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "custody {args:?} failed:\nstdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn path_str(p: &Path) -> &str {
+    p.to_str().expect("utf-8 temp path")
+}
+
+/// Writes the default demo workload as JSON lines and returns its path.
+pub fn demo_file(dir: &Path, customers: u32) -> PathBuf {
+    let file = dir.join(format!("demo-{customers}.jsonl"));
+    run_ok(&[
+        "demo",
+        "--data",
+        path_str(&dir.join("unused")),
+        "--customers",
+        &customers.to_string(),
+        "--write",
+        path_str(&file),
+    ]);
+    file
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// A `custody serve` process, killed on drop.
+pub struct Server {
+    pub child: Child,
+    pub addr: SocketAddr,
+}
+
+impl Server {
+    pub fn start(data: &Path) -> Server {
+        let port = free_port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let child = custody()
+            .args(["serve", "--data", path_str(data), "--listen", &addr.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn custody serve");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(addr).is_err() {
+            assert!(Instant::now() < deadline, "custody serve did not listen on {addr}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Server { child, addr }
+    }
+
+    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
+        http(self.addr, method, path, headers, body)
+    }
+
+    /// Stops with SIGTERM (graceful) and waits.
+    pub fn stop(mut self) {
+        #[cfg(unix)]
+        unsafe_kill(self.child.id(), 15);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn unsafe_kill(pid: u32, signal: i32) {
+    let _ = Command::new("kill")
+        .args([format!("-{signal}"), pid.to_string()])
+        .status();
+}
+
+/// Minimal HTTP/1.1 client: one request per connection.
+pub fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status: u16 = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("status line");
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    (status, body)
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// Opens the data directory's RocksDB directly (not through the ledger API).
+pub fn raw_db(data: &Path) -> rocksdb::DB {
+    let opts = rocksdb::Options::default();
+    rocksdb::DB::open_cf(&opts, data.join("db"), custody_ledger::keys::ALL_CFS).expect("open RocksDB")
+}
