@@ -70,6 +70,15 @@ impl Metrics {
         }
     }
 
+    /// Sums over every partition: (folded, duplicates, quarantined).
+    pub fn totals(&self) -> (u64, u64, u64) {
+        self.inner.lock().map_or((0, 0, 0), |m| {
+            m.partitions.values().fold((0, 0, 0), |(f, d, q), c| {
+                (f + c.folded, d + c.duplicates, q + c.quarantined)
+            })
+        })
+    }
+
     /// Prometheus text exposition format, version 0.0.4.
     pub fn render(&self) -> String {
         let Ok(m) = self.inner.lock() else {

@@ -23,6 +23,8 @@ use crate::store::{encode_head, QuarantinedRecord, Result, Store, StoreError, St
 
 /// Topic name recorded for events that arrive over HTTP or file import.
 pub const EMBEDDED_TOPIC: &str = "embedded";
+/// Largest event accepted; larger records are quarantined.
+pub const MAX_RECORD_BYTES: usize = 1 << 20;
 /// Shard count of a new embedded ledger.
 pub const DEFAULT_EMBEDDED_SHARDS: u32 = 4;
 
@@ -386,6 +388,12 @@ impl Ledger {
 pub fn decode_valid(payload: &[u8]) -> std::result::Result<Event, String> {
     if payload.is_empty() {
         return Err("empty record value".into());
+    }
+    if payload.len() > MAX_RECORD_BYTES {
+        return Err(format!(
+            "record value is {} bytes, limit {MAX_RECORD_BYTES}",
+            payload.len()
+        ));
     }
     let event = Event::decode(payload).map_err(|e| format!("protobuf decode failed: {e}"))?;
     custody_proto::validate(&event).map_err(|e| format!("invalid event: {e}"))?;

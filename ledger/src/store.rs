@@ -46,6 +46,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// A quarantined record: kept with its source position and the reason.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct QuarantinedRecord {
     pub topic: String,
     pub partition: u32,

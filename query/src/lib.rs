@@ -87,6 +87,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/checkpoint", get(get_checkpoint))
         .route("/v1/public-key", get(get_public_key))
         .route("/metrics", get(get_metrics))
+        .route("/v1/status", get(get_status))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
@@ -214,6 +215,32 @@ async fn get_metrics(State(state): State<AppState>) -> impl IntoResponse {
         }
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+}
+
+/// `GET /v1/status`: what this node has folded, for operators and tests.
+async fn get_status(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    let (folded, duplicates, _) = state.metrics.totals();
+    let ledger = state.ledger.clone();
+    let (heads, offsets, quarantined) = tokio::task::spawn_blocking(move || {
+        let ledger = ledger.lock().map_err(|_| ApiError::internal("ledger lock poisoned"))?;
+        let store = ledger.store();
+        Ok::<_, ApiError>((
+            ledger.heads(),
+            store.offsets().map_err(ApiError::internal)?,
+            store.quarantine_count().map_err(ApiError::internal)?,
+        ))
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    let entries: u64 = heads.iter().map(|h| h.size).sum();
+    Ok(Json(json!({
+        "entries": entries,
+        "quarantined": quarantined,
+        "foldedSinceStart": folded,
+        "duplicates": duplicates,
+        "shards": heads,
+        "offsets": offsets.iter().map(|((t, p), n)| json!({"topic": t, "partition": p, "next": n})).collect::<Vec<_>>(),
+    })))
 }
 
 async fn get_public_key(State(state): State<AppState>) -> Result<String, ApiError> {

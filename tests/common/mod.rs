@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod broker;
+
 pub fn custody() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_custody"));
     c.env("CUSTODY_LOG", "warn");
@@ -65,10 +67,15 @@ pub struct Server {
 
 impl Server {
     pub fn start(data: &Path) -> Server {
+        Self::start_with(data, &[])
+    }
+
+    pub fn start_with(data: &Path, extra: &[&str]) -> Server {
         let port = free_port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let child = custody()
             .args(["serve", "--data", path_str(data), "--listen", &addr.to_string()])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -83,6 +90,12 @@ impl Server {
 
     pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
         http(self.addr, method, path, headers, body)
+    }
+
+    /// SIGKILL: no chance to finish anything.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// Stops with SIGTERM (graceful) and waits.

@@ -103,8 +103,28 @@ fn bench(args: &[String]) -> Result<(), String> {
         .args(args))
 }
 
+/// The Kafka-protocol broker the end-to-end tests start. Without the
+/// `dynostore,libsql` features its default storage engine discards data.
+fn ensure_tansu() -> Result<(), String> {
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    let installed = Path::new(&home).join(".cargo/bin/tansu");
+    let on_path = Command::new("tansu")
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if on_path || installed.exists() {
+        return Ok(());
+    }
+    eprintln!("xtask: installing the Tansu broker (about 8 minutes on 2 cores)");
+    run(cargo()
+        .args(["install", "tansu", "--locked", "--features", "dynostore,libsql"])
+        .env_remove("CARGO_TARGET_DIR"))
+}
+
 fn test(args: &[String]) -> Result<(), String> {
     install_packages(BUILD_PACKAGES)?;
+    ensure_tansu()?;
     run(cargo().args(["fmt", "--all", "--check"]))?;
     run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
     run(cargo().args(["test", "--workspace"]).args(args))

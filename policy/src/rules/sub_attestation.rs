@@ -1,0 +1,106 @@
+//! SUB-ATTESTATION: subcontractors are held to standards equivalent to the
+//! organisation's own (seed 001). A handoff goes only to a registered
+//! subcontractor whose equivalence attestation is in force at the event's
+//! time (`valid_from <= occurred_at <= valid_to`).
+
+use custody_proto::Kind;
+
+use super::{breach, Ctx};
+use crate::vocab::format_ms;
+use crate::{Rule, Severity, Verdict};
+
+pub(crate) const RULE: Rule = Rule {
+    id: "SUB-ATTESTATION",
+    severity: Severity::High,
+    summary: "A subcontractor handoff goes only to a registered subcontractor whose equivalence attestation is in force at the time of the handoff",
+    remedy: None,
+};
+
+pub(crate) fn check(cx: &Ctx<'_>, out: &mut Vec<Verdict>) {
+    let Kind::SubcontractorHandoff(h) = cx.kind else {
+        return;
+    };
+    let id = &h.subcontractor_id;
+    let customer = &cx.event.customer_id;
+    let at = format_ms(cx.at);
+    let explanation = match cx.state.subcontractors.get(id) {
+        None => format!(
+            "data of customer {customer} handed off at {at} to {id}, which is not a registered subcontractor"
+        ),
+        Some(s) if s.attestation_in_force(cx.at) => return,
+        Some(s) => {
+            let window = match (s.valid_from_ms, s.valid_to_ms) {
+                (Some(from), Some(to)) => format!("valid {} to {}", format_ms(from), format_ms(to)),
+                _ => "with no validity period".to_string(),
+            };
+            let reference = if s.attestation_reference.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", s.attestation_reference)
+            };
+            format!(
+                "data of customer {customer} handed off at {at} to subcontractor {id} ({}) whose attestation{reference} is not in force ({window})",
+                s.name
+            )
+        }
+    };
+    out.push(breach(&RULE, explanation));
+}
+
+#[cfg(test)]
+mod tests {
+    use custody_proto::v1::{DataCategory as C, Purpose as P};
+
+    use super::RULE;
+    use crate::rules::testkit::*;
+    use crate::Effect;
+
+    fn hand(at: i64) -> custody_proto::Event {
+        event(
+            at,
+            handoff("sub-1", &[C::Customer], P::ProvidingSupport, "PL"),
+        )
+    }
+
+    #[test]
+    fn attested_subcontractor_passes() {
+        let reg = [registered("sub-1", T0 - DAY, T0 + DAY)];
+        assert!(effects(RULE.id, &reg, &hand(T0)).is_empty());
+        // Edges: both ends are inclusive.
+        assert!(effects(RULE.id, &reg, &hand(T0 - DAY)).is_empty());
+        assert!(effects(RULE.id, &reg, &hand(T0 + DAY)).is_empty());
+    }
+
+    #[test]
+    fn unregistered_subcontractor_is_a_breach() {
+        let v = verdicts_of(RULE.id, &[], &hand(T0));
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].effect, Effect::Breach);
+        assert!(
+            v[0].explanation.contains("not a registered subcontractor"),
+            "{}",
+            v[0].explanation
+        );
+    }
+
+    #[test]
+    fn edge_attestation_expired_the_day_before() {
+        let reg = [registered("sub-1", T0 - 300 * DAY, T0 - DAY)];
+        let v = verdicts_of(RULE.id, &reg, &hand(T0));
+        assert_eq!(v.len(), 1);
+        assert!(
+            v[0].explanation.contains("to 2026-01-04T09:00:00Z"),
+            "{}",
+            v[0].explanation
+        );
+        // Not yet valid either.
+        let future = [registered("sub-1", T0 + 1, T0 + DAY)];
+        assert_eq!(effects(RULE.id, &future, &hand(T0)), vec![Effect::Breach]);
+        // A renewed registration replaces the lapsed one.
+        let renewed = [
+            registered("sub-1", T0 - 300 * DAY, T0 - DAY),
+            registered("sub-1", T0 - DAY, T0 + 365 * DAY),
+        ];
+        assert!(effects(RULE.id, &renewed, &hand(T0)).is_empty());
+    }
+}

@@ -1,0 +1,245 @@
+//! The fold state of one shard: everything the rules need to know about its
+//! past. Small on purpose: the ledger persists one customer's state (as JSON)
+//! after each event that changes it, and a replay of the entries from a fresh
+//! [`ShardState`] must rebuild it exactly.
+
+use std::collections::BTreeMap;
+
+use crate::vocab::Category;
+
+/// Everything the rules need to know about the past of one shard.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ShardState {
+    /// By customer id. A customer whose state is empty has no entry.
+    #[serde(default)]
+    pub customers: BTreeMap<String, CustomerState>,
+    /// The subcontractor registry, by subcontractor id (registrations are
+    /// broadcast to every shard, so every shard holds the same registry).
+    #[serde(default)]
+    pub subcontractors: BTreeMap<String, SubcontractorState>,
+}
+
+/// What the rules remember about one customer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CustomerState {
+    /// The latest profile set for the customer, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<Profile>,
+    /// Law-enforcement requests received and not yet closed, by request id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub requests: BTreeMap<String, LeRequest>,
+    /// Findings opened and not yet closed, in the order they were opened.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub open_findings: Vec<OpenFinding>,
+    /// Remote-access permissions recorded by data collection over remote
+    /// access: case id → the customer's permission reference. Dropped when
+    /// the case's data is deleted because the case closed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub remote_access_permissions: BTreeMap<String, String>,
+}
+
+impl CustomerState {
+    /// Whether the customer chose the EEA storage option.
+    pub fn eea_storage_only(&self) -> bool {
+        self.profile.as_ref().is_some_and(|p| p.eea_storage_only)
+    }
+
+    /// Sequence numbers of the entries whose credentials still await deletion.
+    pub fn credentials_awaiting_deletion(&self) -> Vec<u64> {
+        self.open_findings
+            .iter()
+            .filter(|f| f.rule == crate::rules::credentials_deleted::RULE.id)
+            .map(|f| f.opened_seq)
+            .collect()
+    }
+
+    /// Whether nothing is remembered (such a customer is dropped from the map).
+    pub fn is_empty(&self) -> bool {
+        *self == CustomerState::default()
+    }
+}
+
+/// The customer's profile (seed 001: the EEA storage option).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Profile {
+    #[serde(default)]
+    pub eea_storage_only: bool,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub support_plan: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub home_country: String,
+}
+
+/// One open law-enforcement request and the steps taken on it so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LeRequest {
+    /// Sequence number of the entry that recorded the demand.
+    pub received_seq: u64,
+    pub received_at_ms: i64,
+    /// Protobuf name of the legal instrument, e.g. `LEGAL_INSTRUMENT_SUBPOENA`.
+    pub instrument: String,
+    /// The demand as recorded (`legally_binding` of the event).
+    pub legally_binding: bool,
+    /// Categories the demand requires.
+    #[serde(default)]
+    pub scope: Vec<Category>,
+    #[serde(default)]
+    pub nondisclosure_order: bool,
+    /// When the non-disclosure order ends; `None` with an order means indefinite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nondisclosure_expires_at_ms: Option<i64>,
+    /// Earliest time the requester was redirected to the customer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirected_at_ms: Option<i64>,
+    /// Earliest time the customer was notified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notified_at_ms: Option<i64>,
+    /// Earliest disclosure and how many there were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disclosed_at_ms: Option<i64>,
+    #[serde(default)]
+    pub disclosures: u32,
+}
+
+impl LeRequest {
+    /// A demand the organisation is legally required to answer: recorded as
+    /// legally binding and not an informal request (an informal request is
+    /// never binding, whatever the flag says).
+    pub fn is_binding(&self) -> bool {
+        self.legally_binding && self.instrument != "LEGAL_INSTRUMENT_INFORMAL_REQUEST"
+    }
+
+    /// Whether a non-disclosure order forbids notifying the customer at `at_ms`
+    /// (an order is in force until, not at, its expiry).
+    pub fn nondisclosure_in_force(&self, at_ms: i64) -> bool {
+        self.nondisclosure_order
+            && self
+                .nondisclosure_expires_at_ms
+                .is_none_or(|end| at_ms < end)
+    }
+
+    /// Whether the demand's scope covers a category (a demand for private
+    /// data covers credentials, which are private data).
+    pub fn covers(&self, c: Category) -> bool {
+        self.scope.contains(&c)
+            || (c == Category::Credentials && self.scope.contains(&Category::Private))
+    }
+}
+
+/// A finding opened and awaiting its remedy.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OpenFinding {
+    pub rule: String,
+    /// Sequence number of the entry that opened it.
+    pub opened_seq: u64,
+    /// What a closing event must name: the request id for `LE-NOTICE`;
+    /// empty for customer-wide findings (`CREDENTIALS-DELETED`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub subject: String,
+}
+
+/// A registered subcontractor and its equivalence attestation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SubcontractorState {
+    pub name: String,
+    pub country: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub attestation_reference: String,
+    /// Attestation validity, inclusive at both ends; `None` when the
+    /// registration did not say (then the attestation is never in force).
+    pub valid_from_ms: Option<i64>,
+    pub valid_to_ms: Option<i64>,
+}
+
+impl SubcontractorState {
+    /// Whether the attestation is in force at `at_ms` (`from <= at <= to`).
+    pub fn attestation_in_force(&self, at_ms: i64) -> bool {
+        matches!((self.valid_from_ms, self.valid_to_ms), (Some(from), Some(to)) if from <= at_ms && at_ms <= to)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nondisclosure_order_is_in_force_until_its_expiry() {
+        let mut r = LeRequest {
+            nondisclosure_order: true,
+            nondisclosure_expires_at_ms: Some(1000),
+            ..LeRequest::default()
+        };
+        assert!(r.nondisclosure_in_force(999));
+        assert!(!r.nondisclosure_in_force(1000));
+        r.nondisclosure_expires_at_ms = None;
+        assert!(r.nondisclosure_in_force(i64::MAX));
+        r.nondisclosure_order = false;
+        assert!(!r.nondisclosure_in_force(0));
+    }
+
+    #[test]
+    fn attestation_bounds_are_inclusive() {
+        let s = SubcontractorState {
+            valid_from_ms: Some(10),
+            valid_to_ms: Some(20),
+            ..SubcontractorState::default()
+        };
+        assert!(!s.attestation_in_force(9));
+        assert!(s.attestation_in_force(10));
+        assert!(s.attestation_in_force(20));
+        assert!(!s.attestation_in_force(21));
+        assert!(!SubcontractorState::default().attestation_in_force(0));
+    }
+
+    #[test]
+    fn informal_requests_are_never_binding() {
+        let r = LeRequest {
+            legally_binding: true,
+            instrument: "LEGAL_INSTRUMENT_INFORMAL_REQUEST".into(),
+            ..LeRequest::default()
+        };
+        assert!(!r.is_binding());
+        let r = LeRequest {
+            legally_binding: true,
+            instrument: "LEGAL_INSTRUMENT_SUBPOENA".into(),
+            ..LeRequest::default()
+        };
+        assert!(r.is_binding());
+    }
+
+    #[test]
+    fn a_private_data_demand_covers_credentials() {
+        let r = LeRequest {
+            scope: vec![Category::Private],
+            ..LeRequest::default()
+        };
+        assert!(r.covers(Category::Credentials));
+        assert!(!r.covers(Category::Customer));
+    }
+
+    #[test]
+    fn empty_customer_state_serialises_small_and_round_trips() {
+        let c = CustomerState::default();
+        assert_eq!(serde_json::to_string(&c).expect("json"), "{}");
+        assert!(c.is_empty());
+        let full = CustomerState {
+            profile: Some(Profile {
+                eea_storage_only: true,
+                ..Profile::default()
+            }),
+            open_findings: vec![OpenFinding {
+                rule: "CREDENTIALS-DELETED".into(),
+                opened_seq: 4,
+                subject: String::new(),
+            }],
+            ..CustomerState::default()
+        };
+        let json = serde_json::to_string(&full).expect("json");
+        assert_eq!(
+            serde_json::from_str::<CustomerState>(&json).expect("parse"),
+            full
+        );
+        assert_eq!(full.credentials_awaiting_deletion(), vec![4]);
+        assert!(full.eea_storage_only());
+    }
+}

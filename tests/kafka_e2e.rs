@@ -1,0 +1,221 @@
+//! End-to-end against a real Kafka-protocol broker (Tansu, started here):
+//! exactly-once fold across partitions, replicas agreeing, SIGKILL at random
+//! moments, a broker restart mid-stream, and garbage quarantined.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::broker::Broker;
+use common::*;
+use custody_ingest::kafka::Emitter;
+use serde_json::Value;
+
+const TOPIC: &str = "custody.events";
+
+fn serve_kafka(data: &std::path::Path, broker: &Broker, group: &str) -> Server {
+    Server::start_with(
+        data,
+        &["--kafka", &broker.addr(), "--topic", TOPIC, "--group", group],
+    )
+}
+
+fn status(server: &Server) -> Value {
+    let (code, body) = server.request("GET", "/v1/status", &[], b"");
+    assert_eq!(code, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+/// Waits until the node has folded or quarantined `expected` records.
+fn wait_for(server: &Server, expected: u64, timeout: Duration) -> Value {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let s = status(server);
+        let done = s["entries"].as_u64().unwrap() + s["quarantined"].as_u64().unwrap();
+        if done >= expected {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "timed out at {done}/{expected} records: {s}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Runtime::new().unwrap()
+}
+
+/// Demo events as JSON lines, emitted with the real CLI; returns records sent.
+fn emit_demo(dir: &std::path::Path, broker: &Broker, customers: u32, partitions: u64) -> u64 {
+    let file = demo_file(dir, customers);
+    let text = std::fs::read_to_string(&file).unwrap();
+    let global = text.lines().filter(|l| !l.contains("\"customerId\"")).count() as u64;
+    let events = text.lines().count() as u64;
+    run_ok(&["emit", "--kafka", &broker.addr(), "--topic", TOPIC, path_str(&file)]);
+    events + global * (partitions - 1)
+}
+
+#[test]
+fn events_across_partitions_fold_exactly_once_and_replicas_agree() {
+    let broker = Broker::start();
+    broker.create_topic(TOPIC, 4);
+    let dir = tempfile::tempdir().unwrap();
+    let records = emit_demo(dir.path(), &broker, 30, 4);
+    // Emitting the same file again delivers every event twice.
+    let records_twice = records * 2;
+    emit_demo(dir.path(), &broker, 30, 4);
+
+    let a = serve_kafka(&dir.path().join("a"), &broker, "node-a");
+    let b = serve_kafka(&dir.path().join("b"), &broker, "node-b");
+    let sa = wait_for(&a, records, Duration::from_secs(120));
+    let sb = wait_for(&b, records, Duration::from_secs(120));
+    // Let the duplicates arrive too, then check nothing was doubled.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while status(&a)["duplicates"].as_u64().unwrap() < records_twice - records {
+        assert!(Instant::now() < deadline, "duplicates not all seen: {}", status(&a));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(status(&a)["entries"].as_u64().unwrap(), records, "{sa}");
+    assert_eq!(sb["entries"].as_u64().unwrap(), records);
+    let (_, cpa) = a.request("GET", "/v1/checkpoint", &[], b"");
+    let (_, cpb) = b.request("GET", "/v1/checkpoint", &[], b"");
+    let ha: Value = serde_json::from_str(&cpa).unwrap();
+    let hb: Value = serde_json::from_str(&cpb).unwrap();
+    assert_eq!(ha["shards"], hb["shards"], "two nodes folding one topic disagree");
+    assert_eq!(ha["shards"].as_array().unwrap().len(), 4);
+    a.stop();
+    b.stop();
+    run_ok(&["verify", "--data", path_str(&dir.path().join("a"))]);
+    run_ok(&["verify", "--data", path_str(&dir.path().join("b"))]);
+}
+
+#[test]
+fn garbage_records_are_quarantined_with_reasons_and_valid_ones_fold() {
+    let broker = Broker::start();
+    broker.create_topic(TOPIC, 2);
+    let dir = tempfile::tempdir().unwrap();
+    let valid = emit_demo(dir.path(), &broker, 3, 2);
+    let good = custody_proto::event_from_json(r#"{"eventId":"g-1","customerId":"c-g","occurredAt":"2026-03-01T00:00:00Z","actor":{"id":"a","role":"ROLE_SUPPORT_ENGINEER"},"dataAccessed":{"purpose":"PURPOSE_PROVIDING_SUPPORT","categories":["DATA_CATEGORY_CUSTOMER"]}}"#).unwrap();
+    let good_bytes = prost::Message::encode_to_vec(&good);
+    let mut unknown_enum = good.clone();
+    unknown_enum.event_id = "g-2".into();
+    if let Some(custody_proto::Kind::DataAccessed(a)) = unknown_enum.kind.as_mut() {
+        a.purpose = 77;
+    }
+    let mut missing = good.clone();
+    missing.event_id = "g-3".into();
+    missing.occurred_at = None;
+    let mut random = vec![0u8; 300];
+    let mut x: u64 = 42;
+    for b in random.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+    let big = vec![0xffu8; 5 * 1024 * 1024];
+    let garbage: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("random", random, "protobuf decode failed"),
+        ("truncated", good_bytes[..good_bytes.len() / 2].to_vec(), "protobuf decode failed"),
+        ("empty", Vec::new(), "empty record value"),
+        ("big", big, "bytes, limit"),
+        ("enum", prost::Message::encode_to_vec(&unknown_enum), "unknown enum value 77"),
+        ("missing", prost::Message::encode_to_vec(&missing), "occurredAt"),
+    ];
+    let rt = runtime();
+    rt.block_on(async {
+        let e = Emitter::new(&broker.addr(), TOPIC).unwrap();
+        for (key, value, _) in &garbage {
+            e.send_raw(key, value, Some(0)).await.unwrap();
+        }
+        e.send_raw("c-g", &good_bytes, Some(0)).await.unwrap();
+    });
+    let data = dir.path().join("data");
+    let server = serve_kafka(&data, &broker, "garbage");
+    let s = wait_for(&server, valid + garbage.len() as u64 + 1, Duration::from_secs(120));
+    assert_eq!(s["quarantined"].as_u64().unwrap(), garbage.len() as u64, "{s}");
+    assert_eq!(s["entries"].as_u64().unwrap(), valid + 1, "{s}");
+    let (_, metrics) = server.request("GET", "/metrics", &[], b"");
+    assert!(metrics.contains("custody_quarantined_total{topic=\"custody.events\",partition=\"0\"} 6"), "{metrics}");
+    server.stop();
+    let listed = run_ok(&["quarantine", "list", "--data", path_str(&data)]);
+    let rows: Vec<Value> = listed.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), garbage.len());
+    for (row, (name, value, reason)) in rows.iter().zip(&garbage) {
+        assert_eq!(row["topic"], TOPIC);
+        assert_eq!(row["partition"], 0);
+        assert_eq!(row["payloadLen"].as_u64().unwrap() as usize, value.len(), "{name}");
+        assert!(row["reason"].as_str().unwrap().contains(reason), "{name}: {row}");
+    }
+    run_ok(&["verify", "--data", path_str(&data)]);
+}
+
+#[test]
+fn broker_restart_mid_stream_loses_nothing() {
+    let mut broker = Broker::start();
+    broker.create_topic(TOPIC, 3);
+    let dir = tempfile::tempdir().unwrap();
+    let first = emit_demo(dir.path(), &broker, 40, 3);
+    let data = dir.path().join("data");
+    let server = serve_kafka(&data, &broker, "restart");
+    std::thread::sleep(Duration::from_millis(700));
+    broker.restart();
+    // More events after the restart, under new ids.
+    let file = demo_file(dir.path(), 20);
+    let text = std::fs::read_to_string(&file).unwrap().replace("\"demo-", "\"demo-late-");
+    std::fs::write(&file, &text).unwrap();
+    let global = text.lines().filter(|l| !l.contains("\"customerId\"")).count() as u64;
+    run_ok(&["emit", "--kafka", &broker.addr(), "--topic", TOPIC, path_str(&file)]);
+    let second = text.lines().count() as u64 + global * 2;
+    let s = wait_for(&server, first + second, Duration::from_secs(180));
+    assert_eq!(s["entries"].as_u64().unwrap(), first + second, "{s}");
+    server.stop();
+    run_ok(&["verify", "--data", path_str(&data)]);
+}
+
+#[test]
+fn sigkill_at_random_moments_loses_and_doubles_nothing() {
+    let broker = Broker::start();
+    broker.create_topic(TOPIC, 4);
+    let dir = tempfile::tempdir().unwrap();
+    let file = demo_file(dir.path(), 4500);
+    let text = std::fs::read_to_string(&file).unwrap();
+    let events: Vec<custody_proto::Event> = text.lines().map(|l| custody_proto::event_from_json(l).unwrap()).collect();
+    assert!(events.len() >= 200_000, "{} events", events.len());
+    let global = events.iter().filter(|e| e.customer_id.is_empty()).count() as u64;
+    let records = events.len() as u64 + global * 3;
+
+    // Produce the stream in the background while the node is killed.
+    let addr = broker.addr();
+    let producer = std::thread::spawn(move || {
+        runtime().block_on(async {
+            let e = Emitter::new(&addr, TOPIC).unwrap();
+            for chunk in events.chunks(5000) {
+                e.send(chunk).await.unwrap();
+            }
+        })
+    });
+    let data = dir.path().join("data");
+    let mut seed: u64 = 7;
+    let mut kills = 0;
+    while kills < 20 || !producer.is_finished() {
+        let server = serve_kafka(&data, &broker, "kill");
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        std::thread::sleep(Duration::from_millis(300 + (seed >> 33) % 1200));
+        server.kill9();
+        kills += 1;
+        assert!(kills < 400, "producer never finished");
+    }
+    producer.join().unwrap();
+    let server = serve_kafka(&data, &broker, "kill");
+    let s = wait_for(&server, records, Duration::from_secs(300));
+    assert_eq!(s["entries"].as_u64().unwrap(), records, "{s}");
+    assert_eq!(s["quarantined"].as_u64().unwrap(), 0, "{s}");
+    // Stored next offsets equal the partitions' ends.
+    let offsets = s["offsets"].as_array().unwrap();
+    let total: u64 = offsets.iter().filter(|o| o["topic"] == TOPIC).map(|o| o["next"].as_u64().unwrap()).sum();
+    assert_eq!(total, records, "{s}");
+    server.stop();
+    let out = run_ok(&["verify", "--data", path_str(&data)]);
+    assert!(out.contains(&format!("{records} entries")), "{out}");
+    eprintln!("{kills} SIGKILLs, {records} records folded exactly once");
+}
