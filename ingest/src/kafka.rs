@@ -129,7 +129,12 @@ pub fn run_consumer(
         ledger: ledger.clone(),
         topic: config.topic.clone(),
     };
-    let consumer: BaseConsumer<FoldContext> = ClientConfig::new()
+    let mut client = ClientConfig::new();
+    // librdkafka's own debug contexts (e.g. "fetch,broker"), for operators.
+    if let Ok(debug) = std::env::var("CUSTODY_KAFKA_DEBUG") {
+        client.set("debug", debug);
+    }
+    let consumer: BaseConsumer<FoldContext> = client
         .set("bootstrap.servers", &config.brokers)
         .set("group.id", &config.group_id)
         .set("enable.auto.commit", "false")

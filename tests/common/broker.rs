@@ -50,7 +50,6 @@ impl Broker {
 
     fn spawn(&mut self) {
         let url = format!("tcp://127.0.0.1:{}", self.port);
-        let db = self.dir.path().join("tansu.db");
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -63,9 +62,12 @@ impl Broker {
                 &url,
                 "--kafka-advertised-listener-url",
                 &url,
+                // Tansu reads the path after sqlite:// as relative: run it
+                // in the temp dir so the database lands there.
                 "--storage-engine",
-                &format!("sqlite://{}", db.display()),
+                "sqlite://tansu.db",
             ])
+            .current_dir(self.dir.path())
             .stdout(Stdio::from(log.try_clone().expect("log")))
             .stderr(Stdio::from(log))
             .spawn()
