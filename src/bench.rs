@@ -114,26 +114,49 @@ pub fn run(args: BenchArgs) -> Result<()> {
         rounds
     );
 
-    let mut raw = Sample { name: "raw RocksDB puts (baseline)", seconds: vec![] };
-    let mut fold_off = Sample { name: "fold, policy off", seconds: vec![] };
-    let mut fold_on = Sample { name: "fold, policy on", seconds: vec![] };
-    let mut sha = Sample { name: "raw SHA-256 of stored entries (baseline)", seconds: vec![] };
-    let mut verify = Sample { name: "custody verify", seconds: vec![] };
+    let mut raw = Sample {
+        name: "raw RocksDB puts (baseline)",
+        seconds: vec![],
+    };
+    let mut fold_off = Sample {
+        name: "fold, policy off",
+        seconds: vec![],
+    };
+    let mut fold_on = Sample {
+        name: "fold, policy on",
+        seconds: vec![],
+    };
+    let mut sha = Sample {
+        name: "raw SHA-256 of stored entries (baseline)",
+        seconds: vec![],
+    };
+    let mut verify = Sample {
+        name: "custody verify",
+        seconds: vec![],
+    };
     let mut entries_verified = 0u64;
     for round in 0..rounds {
         let d = fresh(&args.dir, "raw")?;
-        raw.seconds.push(raw_puts(&d, &records, args.batch)?.as_secs_f64());
+        raw.seconds
+            .push(raw_puts(&d, &records, args.batch)?.as_secs_f64());
         std::fs::remove_dir_all(&d)?;
         let d = fresh(&args.dir, "fold-off")?;
-        fold_off.seconds.push(fold_all(&d, &records, args.batch, false)?.as_secs_f64());
+        fold_off
+            .seconds
+            .push(fold_all(&d, &records, args.batch, false)?.as_secs_f64());
         std::fs::remove_dir_all(&d)?;
         let d = fresh(&args.dir, "fold-on")?;
-        fold_on.seconds.push(fold_all(&d, &records, args.batch, true)?.as_secs_f64());
+        fold_on
+            .seconds
+            .push(fold_all(&d, &records, args.batch, true)?.as_secs_f64());
 
         // Verification of the ledger just folded, next to hashing its bytes.
         let store = Store::open(&d)?;
         let stored: Vec<Vec<u8>> = {
-            let cf = store.raw_db().cf_handle(keys::CF_ENTRIES).context("entries cf")?;
+            let cf = store
+                .raw_db()
+                .cf_handle(keys::CF_ENTRIES)
+                .context("entries cf")?;
             store
                 .raw_db()
                 .iterator_cf(cf, rocksdb::IteratorMode::Start)
@@ -151,7 +174,11 @@ pub fn run(args: BenchArgs) -> Result<()> {
         let started = Instant::now();
         let report = verify_store(&store, None, |_| {})?;
         verify.seconds.push(started.elapsed().as_secs_f64());
-        anyhow::ensure!(report.ok(), "benchmark ledger failed verification: {:?}", report.problems);
+        anyhow::ensure!(
+            report.ok(),
+            "benchmark ledger failed verification: {:?}",
+            report.problems
+        );
         entries_verified = report.entries;
         drop(store);
         std::fs::remove_dir_all(&d)?;
@@ -162,7 +189,12 @@ pub fn run(args: BenchArgs) -> Result<()> {
     let rate = |s: &Sample, n: f64| n / s.median();
     println!("| measurement | median seconds | rate | ratio to baseline |");
     println!("|---|---|---|---|");
-    println!("| {} | {:.3} | {:.0} records/s | 1.00 |", raw.name, raw.median(), rate(&raw, recs));
+    println!(
+        "| {} | {:.3} | {:.0} records/s | 1.00 |",
+        raw.name,
+        raw.median(),
+        rate(&raw, recs)
+    );
     for s in [&fold_off, &fold_on] {
         println!(
             "| {} | {:.3} | {:.0} events/s | {:.2} |",
@@ -177,7 +209,12 @@ pub fn run(args: BenchArgs) -> Result<()> {
         fold_off.median() / fold_on.median()
     );
     let en = entries_verified as f64;
-    println!("| {} | {:.3} | {:.0} entries/s | 1.00 |", sha.name, sha.median(), rate(&sha, en));
+    println!(
+        "| {} | {:.3} | {:.0} entries/s | 1.00 |",
+        sha.name,
+        sha.median(),
+        rate(&sha, en)
+    );
     println!(
         "| {} | {:.3} | {:.0} entries/s | {:.2} |",
         verify.name,
@@ -186,7 +223,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
         sha.median() / verify.median()
     );
     if let Some(mib) = peak_rss_mib() {
-        println!("\npeak RSS of the bench process: {mib:.0} MiB (includes the pre-encoded workload)");
+        println!(
+            "\npeak RSS of the bench process: {mib:.0} MiB (includes the pre-encoded workload)"
+        );
     }
     Ok(())
 }

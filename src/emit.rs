@@ -9,7 +9,13 @@ use anyhow::{bail, Context, Result};
 use custody_ingest::{parse_batch, Format};
 use custody_proto::Event;
 
-pub fn run(kafka: Option<&str>, topic: &str, http: Option<&str>, batch: usize, file: &Path) -> Result<()> {
+pub fn run(
+    kafka: Option<&str>,
+    topic: &str,
+    http: Option<&str>,
+    batch: usize,
+    file: &Path,
+) -> Result<()> {
     let reader: Box<dyn Read> = if file.as_os_str() == "-" {
         Box::new(std::io::stdin())
     } else {
@@ -38,7 +44,10 @@ pub fn run(kafka: Option<&str>, topic: &str, http: Option<&str>, batch: usize, f
                 emitter.flush()?;
                 Ok::<_, custody_ingest::kafka::KafkaError>(sent)
             })?;
-            eprintln!("emitted {} events ({sent} records) to {topic} on {brokers}", events.len());
+            eprintln!(
+                "emitted {} events ({sent} records) to {topic} on {brokers}",
+                events.len()
+            );
         }
         (None, Some(url)) => {
             let endpoint = format!("{}/v1/events", url.trim_end_matches('/'));
@@ -65,7 +74,10 @@ pub fn run(kafka: Option<&str>, topic: &str, http: Option<&str>, batch: usize, f
                 let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
                 folded += v["folded"].as_u64().unwrap_or(0);
             }
-            eprintln!("emitted {} events to {endpoint}: {folded} folded", events.len());
+            eprintln!(
+                "emitted {} events to {endpoint}: {folded} folded",
+                events.len()
+            );
         }
         _ => bail!("say where to emit: --kafka BROKERS [--topic TOPIC] or --http URL"),
     }

@@ -9,9 +9,9 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use custody_ingest::demo::{self, DemoParams};
 use custody_ingest::import::{format_for, import_file, ImportSummary};
+use custody_ingest::kafka::ConsumerConfig;
 use custody_ingest::Format;
 use custody_ledger::{verify_store, Ledger, Store};
-use custody_ingest::kafka::ConsumerConfig;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -20,7 +20,11 @@ mod bench;
 mod emit;
 
 #[derive(Parser)]
-#[command(name = "custody", version, about = "Verifiable chain-of-custody ledger for customer data")]
+#[command(
+    name = "custody",
+    version,
+    about = "Verifiable chain-of-custody ledger for customer data"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -111,6 +115,23 @@ enum Command {
         #[command(subcommand)]
         command: QuarantineCommand,
     },
+    /// Replay the entries into a scratch store and compare every derived column family.
+    Rebuild {
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// List policy findings (JSON lines): state, rule, customer, shard, seq.
+    Findings {
+        #[command(flatten)]
+        data: DataArg,
+        /// open | closed | recorded (default: all)
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        rule: Option<String>,
+        #[arg(long)]
+        customer: Option<String>,
+    },
     /// Measure fold and verify throughput against raw baselines in the same process.
     Bench(bench::BenchArgs),
 }
@@ -192,7 +213,13 @@ fn run(cli: Cli) -> Result<()> {
             http,
             batch,
             file,
-        } => emit::run(kafka.kafka.as_deref(), &kafka.topic, http.as_deref(), batch, &file),
+        } => emit::run(
+            kafka.kafka.as_deref(),
+            &kafka.topic,
+            http.as_deref(),
+            batch,
+            &file,
+        ),
         Command::Import { data, format, file } => {
             let format = match format.as_deref() {
                 None => format_for(&file),
@@ -232,7 +259,8 @@ fn run(cli: Cli) -> Result<()> {
             let events = demo::generate(params);
             if let Some(path) = write {
                 let mut out = std::io::BufWriter::new(
-                    std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?,
+                    std::fs::File::create(&path)
+                        .with_context(|| format!("creating {}", path.display()))?,
                 );
                 for e in &events {
                     use std::io::Write;
@@ -247,7 +275,11 @@ fn run(cli: Cli) -> Result<()> {
                     let emitter = custody_ingest::kafka::Emitter::new(brokers, &kafka.topic)?;
                     emitter.send(&events).await
                 })?;
-                eprintln!("demo: sent {sent} records ({} events) to {} on {brokers}", events.len(), kafka.topic);
+                eprintln!(
+                    "demo: sent {sent} records ({} events) to {} on {brokers}",
+                    events.len(),
+                    kafka.topic
+                );
                 if no_serve {
                     return Ok(());
                 }
@@ -309,6 +341,55 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Bench(args) => bench::run(args),
+        Command::Rebuild { data } => {
+            let store = Store::open(&data.data)?;
+            let scratch = data.data.join("rebuild-scratch");
+            let started = Instant::now();
+            let report = custody_ledger::rebuild_and_compare(&store, &scratch)?;
+            println!(
+                "replayed {} entries and {} quarantined records in {:.2?}",
+                report.entries_replayed,
+                report.quarantined_replayed,
+                started.elapsed()
+            );
+            for c in &report.comparisons {
+                match &c.first_difference {
+                    None => println!("{:<12} {:>9} keys identical", c.cf, c.keys),
+                    Some(k) => println!(
+                        "{:<12} {:>9} keys, {} differ (first at key {k})",
+                        c.cf, c.keys, c.differing
+                    ),
+                }
+            }
+            if report.identical() {
+                println!("OK: state, verdicts, indexes and Merkle nodes are reproduced from the entries alone");
+                Ok(())
+            } else {
+                bail!("rebuilt store differs from the stored one")
+            }
+        }
+        Command::Findings {
+            data,
+            state,
+            rule,
+            customer,
+        } => {
+            let state = match state.as_deref() {
+                None => None,
+                Some("open") => Some(b'o'),
+                Some("closed") => Some(b'c'),
+                Some("recorded") => Some(b'r'),
+                Some(other) => bail!("unknown --state `{other}` (open, closed or recorded)"),
+            };
+            let store = Store::open(&data.data)?;
+            for f in store.findings(state, rule.as_deref(), customer.as_deref())? {
+                println!(
+                    "{}",
+                    serde_json::json!({"state": f.state_name(), "rule": f.rule, "customer": f.customer, "shard": f.shard, "seq": f.seq})
+                );
+            }
+            Ok(())
+        }
     }
 }
 
@@ -318,7 +399,10 @@ fn print_urls(data: &Path, listen: SocketAddr) {
     println!("  http://{listen}/v1/checkpoint    signed checkpoint");
     println!("  http://{listen}/v1/public-key    ledger public key");
     println!("  http://{listen}/metrics          Prometheus metrics");
-    println!("  custody verify --data {}        re-verify everything", data.display());
+    println!(
+        "  custody verify --data {}        re-verify everything",
+        data.display()
+    );
 }
 
 fn open_ledger(dir: &Path) -> Result<Ledger> {
@@ -337,7 +421,8 @@ fn serve(ledger: Ledger, listen: SocketAddr, kafka: Option<ConsumerConfig>) -> R
             let emitter = custody_ingest::kafka::Emitter::new(&config.brokers, &config.topic)
                 .with_context(|| format!("connecting to Kafka at {}", config.brokers))?;
             state.emitter = Some(Arc::new(emitter));
-            let (ledger, metrics, stop) = (state.ledger.clone(), state.metrics.clone(), stop.clone());
+            let (ledger, metrics, stop) =
+                (state.ledger.clone(), state.metrics.clone(), stop.clone());
             let done = consumer_done.clone();
             consumer = Some(std::thread::spawn(move || {
                 let result = custody_ingest::kafka::run_consumer(ledger, config, metrics, stop);
@@ -382,13 +467,14 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {},
             _ = term.recv() => {},
@@ -401,9 +487,14 @@ async fn shutdown_signal() {
 
 fn import_with_progress(ledger: &mut Ledger, file: &Path, format: Format) -> Result<ImportSummary> {
     let bar = ProgressBar::new_spinner();
-    bar.set_style(ProgressStyle::with_template("{spinner} {msg} [{elapsed_precise}]")?);
+    bar.set_style(ProgressStyle::with_template(
+        "{spinner} {msg} [{elapsed_precise}]",
+    )?);
     let s = import_file(ledger, file, format, |s| {
-        bar.set_message(format!("{} read, {} folded, {} quarantined", s.read, s.folded, s.quarantined));
+        bar.set_message(format!(
+            "{} read, {} folded, {} quarantined",
+            s.read, s.folded, s.quarantined
+        ));
         bar.tick();
     })?;
     bar.finish_and_clear();

@@ -38,17 +38,32 @@ fn http_intake_accepts_json_and_protobuf_and_refuses_bad_input() {
     assert_eq!(err["field"], "actor.locationCountry");
 
     // Unknown fields and malformed JSON are 422 with the parser's message.
-    let (status, body) = server.request("POST", "/v1/events", &ct_json, br#"{"eventId":"x","custmerId":"c"}"#);
+    let (status, body) = server.request(
+        "POST",
+        "/v1/events",
+        &ct_json,
+        br#"{"eventId":"x","custmerId":"c"}"#,
+    );
     assert_eq!(status, 422);
     assert!(body.contains("custmerId"), "{body}");
 
     // Unsupported media type.
-    let (status, _) = server.request("POST", "/v1/events", &[("Content-Type", "text/plain")], b"hello");
+    let (status, _) = server.request(
+        "POST",
+        "/v1/events",
+        &[("Content-Type", "text/plain")],
+        b"hello",
+    );
     assert_eq!(status, 415);
 
     // Protobuf, one event and a delimited batch.
     let event = custody_proto::event_from_json(&EVENT.replace("h-1", "h-4")).unwrap();
-    let (status, body) = server.request("POST", "/v1/events", &[("Content-Type", "application/x-protobuf")], &event.encode_to_vec());
+    let (status, body) = server.request(
+        "POST",
+        "/v1/events",
+        &[("Content-Type", "application/x-protobuf")],
+        &event.encode_to_vec(),
+    );
     assert_eq!(status, 200, "{body}");
     let mut delimited = Vec::new();
     for id in ["h-5", "h-6"] {
@@ -56,16 +71,31 @@ fn http_intake_accepts_json_and_protobuf_and_refuses_bad_input() {
         e.event_id = id.into();
         e.encode_length_delimited(&mut delimited).unwrap();
     }
-    let (status, body) = server.request("POST", "/v1/events", &[("Content-Type", "application/x-protobuf-delimited")], &delimited);
+    let (status, body) = server.request(
+        "POST",
+        "/v1/events",
+        &[("Content-Type", "application/x-protobuf-delimited")],
+        &delimited,
+    );
     assert_eq!(status, 200, "{body}");
     assert_eq!(json(&body)["folded"], 2);
-    let (status, _) = server.request("POST", "/v1/events", &[("Content-Type", "application/x-protobuf")], &[0xff, 0x01]);
+    let (status, _) = server.request(
+        "POST",
+        "/v1/events",
+        &[("Content-Type", "application/x-protobuf")],
+        &[0xff, 0x01],
+    );
     assert_eq!(status, 422);
 
     let (status, body) = server.request("GET", "/v1/checkpoint", &[], b"");
     assert_eq!(status, 200);
     let cp = json(&body);
-    let total: u64 = cp["shards"].as_array().unwrap().iter().map(|s| s["size"].as_u64().unwrap()).sum();
+    let total: u64 = cp["shards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["size"].as_u64().unwrap())
+        .sum();
     assert_eq!(total, 4, "h-1, h-4, h-5, h-6 folded once each: {cp}");
     server.stop();
 

@@ -16,7 +16,14 @@ const TOPIC: &str = "custody.events";
 fn serve_kafka(data: &std::path::Path, broker: &Broker, group: &str) -> Server {
     Server::start_with(
         data,
-        &["--kafka", &broker.addr(), "--topic", TOPIC, "--group", group],
+        &[
+            "--kafka",
+            &broker.addr(),
+            "--topic",
+            TOPIC,
+            "--group",
+            group,
+        ],
     )
 }
 
@@ -31,7 +38,12 @@ fn wait_for(server: &Server, expected: u64, timeout: Duration) -> Value {
     wait_for_or(server, expected, timeout, &|| String::new())
 }
 
-fn wait_for_or(server: &Server, expected: u64, timeout: Duration, diagnose: &dyn Fn() -> String) -> Value {
+fn wait_for_or(
+    server: &Server,
+    expected: u64,
+    timeout: Duration,
+    diagnose: &dyn Fn() -> String,
+) -> Value {
     let deadline = Instant::now() + timeout;
     loop {
         let s = status(server);
@@ -39,7 +51,11 @@ fn wait_for_or(server: &Server, expected: u64, timeout: Duration, diagnose: &dyn
         if done >= expected {
             return s;
         }
-        assert!(Instant::now() < deadline, "timed out at {done}/{expected} records: {s}\n{}", diagnose());
+        assert!(
+            Instant::now() < deadline,
+            "timed out at {done}/{expected} records: {s}\n{}",
+            diagnose()
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }
@@ -52,9 +68,19 @@ fn runtime() -> tokio::runtime::Runtime {
 fn emit_demo(dir: &std::path::Path, broker: &Broker, customers: u32, partitions: u64) -> u64 {
     let file = demo_file(dir, customers);
     let text = std::fs::read_to_string(&file).unwrap();
-    let global = text.lines().filter(|l| !l.contains("\"customerId\"")).count() as u64;
+    let global = text
+        .lines()
+        .filter(|l| !l.contains("\"customerId\""))
+        .count() as u64;
     let events = text.lines().count() as u64;
-    run_ok(&["emit", "--kafka", &broker.addr(), "--topic", TOPIC, path_str(&file)]);
+    run_ok(&[
+        "emit",
+        "--kafka",
+        &broker.addr(),
+        "--topic",
+        TOPIC,
+        path_str(&file),
+    ]);
     events + global * (partitions - 1)
 }
 
@@ -75,7 +101,11 @@ fn events_across_partitions_fold_exactly_once_and_replicas_agree() {
     // Let the duplicates arrive too, then check nothing was doubled.
     let deadline = Instant::now() + Duration::from_secs(60);
     while status(&a)["duplicates"].as_u64().unwrap() < records_twice - records {
-        assert!(Instant::now() < deadline, "duplicates not all seen: {}", status(&a));
+        assert!(
+            Instant::now() < deadline,
+            "duplicates not all seen: {}",
+            status(&a)
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     assert_eq!(status(&a)["entries"].as_u64().unwrap(), records, "{sa}");
@@ -84,7 +114,10 @@ fn events_across_partitions_fold_exactly_once_and_replicas_agree() {
     let (_, cpb) = b.request("GET", "/v1/checkpoint", &[], b"");
     let ha: Value = serde_json::from_str(&cpa).unwrap();
     let hb: Value = serde_json::from_str(&cpb).unwrap();
-    assert_eq!(ha["shards"], hb["shards"], "two nodes folding one topic disagree");
+    assert_eq!(
+        ha["shards"], hb["shards"],
+        "two nodes folding one topic disagree"
+    );
     assert_eq!(ha["shards"].as_array().unwrap().len(), 4);
     a.stop();
     b.stop();
@@ -121,11 +154,23 @@ fn garbage_records_are_quarantined_with_reasons_and_valid_ones_fold() {
     let big = vec![0xffu8; 5_000_000];
     let garbage: Vec<(&str, Vec<u8>, &str)> = vec![
         ("random", random, "protobuf decode failed"),
-        ("truncated", good_bytes[..good_bytes.len() / 2].to_vec(), "protobuf decode failed"),
+        (
+            "truncated",
+            good_bytes[..good_bytes.len() / 2].to_vec(),
+            "protobuf decode failed",
+        ),
         ("empty", Vec::new(), "empty record value"),
         ("big", big, "bytes, limit"),
-        ("enum", prost::Message::encode_to_vec(&unknown_enum), "unknown enum value 77"),
-        ("missing", prost::Message::encode_to_vec(&missing), "occurredAt"),
+        (
+            "enum",
+            prost::Message::encode_to_vec(&unknown_enum),
+            "unknown enum value 77",
+        ),
+        (
+            "missing",
+            prost::Message::encode_to_vec(&missing),
+            "occurredAt",
+        ),
     ];
     let rt = runtime();
     rt.block_on(async {
@@ -141,20 +186,42 @@ fn garbage_records_are_quarantined_with_reasons_and_valid_ones_fold() {
         let log = broker.log();
         log[log.len().saturating_sub(3000)..].to_string()
     };
-    let s = wait_for_or(&server, valid + garbage.len() as u64 + 1, Duration::from_secs(40), &tail);
-    assert_eq!(s["quarantined"].as_u64().unwrap(), garbage.len() as u64, "{s}");
+    let s = wait_for_or(
+        &server,
+        valid + garbage.len() as u64 + 1,
+        Duration::from_secs(40),
+        &tail,
+    );
+    assert_eq!(
+        s["quarantined"].as_u64().unwrap(),
+        garbage.len() as u64,
+        "{s}"
+    );
     assert_eq!(s["entries"].as_u64().unwrap(), valid + 1, "{s}");
     let (_, metrics) = server.request("GET", "/metrics", &[], b"");
-    assert!(metrics.contains("custody_quarantined_total{topic=\"custody.events\",partition=\"0\"} 6"), "{metrics}");
+    assert!(
+        metrics.contains("custody_quarantined_total{topic=\"custody.events\",partition=\"0\"} 6"),
+        "{metrics}"
+    );
     server.stop();
     let listed = run_ok(&["quarantine", "list", "--data", path_str(&data)]);
-    let rows: Vec<Value> = listed.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let rows: Vec<Value> = listed
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(rows.len(), garbage.len());
     for (row, (name, value, reason)) in rows.iter().zip(&garbage) {
         assert_eq!(row["topic"], TOPIC);
         assert_eq!(row["partition"], 0);
-        assert_eq!(row["payloadLen"].as_u64().unwrap() as usize, value.len(), "{name}");
-        assert!(row["reason"].as_str().unwrap().contains(reason), "{name}: {row}");
+        assert_eq!(
+            row["payloadLen"].as_u64().unwrap() as usize,
+            value.len(),
+            "{name}"
+        );
+        assert!(
+            row["reason"].as_str().unwrap().contains(reason),
+            "{name}: {row}"
+        );
     }
     run_ok(&["verify", "--data", path_str(&data)]);
 }
@@ -171,10 +238,22 @@ fn broker_restart_mid_stream_loses_nothing() {
     broker.restart();
     // More events after the restart, under new ids.
     let file = demo_file(dir.path(), 20);
-    let text = std::fs::read_to_string(&file).unwrap().replace("\"demo-", "\"demo-late-");
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("\"demo-", "\"demo-late-");
     std::fs::write(&file, &text).unwrap();
-    let global = text.lines().filter(|l| !l.contains("\"customerId\"")).count() as u64;
-    run_ok(&["emit", "--kafka", &broker.addr(), "--topic", TOPIC, path_str(&file)]);
+    let global = text
+        .lines()
+        .filter(|l| !l.contains("\"customerId\""))
+        .count() as u64;
+    run_ok(&[
+        "emit",
+        "--kafka",
+        &broker.addr(),
+        "--topic",
+        TOPIC,
+        path_str(&file),
+    ]);
     let second = text.lines().count() as u64 + global * 2;
     let s = wait_for(&server, first + second, Duration::from_secs(180));
     assert_eq!(s["entries"].as_u64().unwrap(), first + second, "{s}");
@@ -189,7 +268,10 @@ fn sigkill_at_random_moments_loses_and_doubles_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let file = demo_file(dir.path(), 4500);
     let text = std::fs::read_to_string(&file).unwrap();
-    let events: Vec<custody_proto::Event> = text.lines().map(|l| custody_proto::event_from_json(l).unwrap()).collect();
+    let events: Vec<custody_proto::Event> = text
+        .lines()
+        .map(|l| custody_proto::event_from_json(l).unwrap())
+        .collect();
     assert!(events.len() >= 200_000, "{} events", events.len());
     let global = events.iter().filter(|e| e.customer_id.is_empty()).count() as u64;
     let records = events.len() as u64 + global * 3;
@@ -209,7 +291,9 @@ fn sigkill_at_random_moments_loses_and_doubles_nothing() {
     let mut kills = 0;
     while kills < 20 || !producer.is_finished() {
         let server = serve_kafka(&data, &broker, "kill");
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         std::thread::sleep(Duration::from_millis(300 + (seed >> 33) % 1200));
         server.kill9();
         kills += 1;
@@ -222,7 +306,11 @@ fn sigkill_at_random_moments_loses_and_doubles_nothing() {
     assert_eq!(s["quarantined"].as_u64().unwrap(), 0, "{s}");
     // Stored next offsets equal the partitions' ends.
     let offsets = s["offsets"].as_array().unwrap();
-    let total: u64 = offsets.iter().filter(|o| o["topic"] == TOPIC).map(|o| o["next"].as_u64().unwrap()).sum();
+    let total: u64 = offsets
+        .iter()
+        .filter(|o| o["topic"] == TOPIC)
+        .map(|o| o["next"].as_u64().unwrap())
+        .sum();
     assert_eq!(total, records, "{s}");
     server.stop();
     let out = run_ok(&["verify", "--data", path_str(&data)]);

@@ -29,9 +29,15 @@ fn largest_shard(db: &rocksdb::DB) -> (u32, u64) {
 fn verify_fails_with(data: &std::path::Path, expect: &[&str]) -> String {
     let out = run(&["verify", "--data", path_str(data)]);
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(!out.status.success(), "verify passed on a tampered ledger:\n{stdout}");
+    assert!(
+        !out.status.success(),
+        "verify passed on a tampered ledger:\n{stdout}"
+    );
     for e in expect {
-        assert!(stdout.contains(e), "expected `{e}` in verify output:\n{stdout}");
+        assert!(
+            stdout.contains(e),
+            "expected `{e}` in verify output:\n{stdout}"
+        );
     }
     stdout
 }
@@ -44,7 +50,13 @@ fn demo_ledger_verifies() {
     assert!(out.contains("OK:"), "{out}");
     // The public key can be exported and pinned.
     let key = run_ok(&["key", "export", "--data", path_str(&data)]);
-    let out = run_ok(&["verify", "--data", path_str(&data), "--public-key", key.trim()]);
+    let out = run_ok(&[
+        "verify",
+        "--data",
+        path_str(&data),
+        "--public-key",
+        key.trim(),
+    ]);
     assert!(out.contains("OK:"), "{out}");
 }
 
@@ -54,7 +66,13 @@ fn verify_rejects_checkpoints_signed_by_another_key() {
     let data = demo_ledger(dir.path());
     let other = dir.path().join("other");
     let other_key = run_ok(&["key", "export", "--data", path_str(&other)]);
-    let out = run(&["verify", "--data", path_str(&data), "--public-key", other_key.trim()]);
+    let out = run(&[
+        "verify",
+        "--data",
+        path_str(&data),
+        "--public-key",
+        other_key.trim(),
+    ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("was signed by key"));
 }
@@ -75,7 +93,10 @@ fn flipped_byte_is_named_by_position() {
     };
     verify_fails_with(
         &data,
-        &[&format!("shard {shard} seq {}", size / 2), "altered in storage"],
+        &[
+            &format!("shard {shard} seq {}", size / 2),
+            "altered in storage",
+        ],
     );
 }
 
@@ -106,7 +127,10 @@ fn truncated_shard_is_detected() {
         }
         (shard, size)
     };
-    verify_fails_with(&data, &[&format!("shard {shard} seq {}", size - 3), "truncated"]);
+    verify_fails_with(
+        &data,
+        &[&format!("shard {shard} seq {}", size - 3), "truncated"],
+    );
 }
 
 #[test]
@@ -153,20 +177,103 @@ fn reimport_folds_nothing_twice_and_bad_lines_are_quarantined() {
     let lines = text.lines().count() as u64;
     std::fs::write(&file, &text).unwrap();
     let data = dir.path().join("data");
-    let first: serde_json::Value =
-        serde_json::from_str(run_ok(&["import", "--data", path_str(&data), path_str(&file)]).trim()).unwrap();
+    let first: serde_json::Value = serde_json::from_str(
+        run_ok(&["import", "--data", path_str(&data), path_str(&file)]).trim(),
+    )
+    .unwrap();
     assert_eq!(first["quarantined"], 2);
     assert_eq!(first["read"], lines);
-    let second: serde_json::Value =
-        serde_json::from_str(run_ok(&["import", "--data", path_str(&data), path_str(&file)]).trim()).unwrap();
+    let second: serde_json::Value = serde_json::from_str(
+        run_ok(&["import", "--data", path_str(&data), path_str(&file)]).trim(),
+    )
+    .unwrap();
     assert_eq!(second["folded"], 0, "{second}");
     assert_eq!(second["quarantined"], 0, "{second}");
     let q = run_ok(&["quarantine", "list", "--data", path_str(&data)]);
-    let rows: Vec<serde_json::Value> = q.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let rows: Vec<serde_json::Value> = q
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["offset"], lines - 1);
-    assert!(rows[0]["reason"].as_str().unwrap().contains("occurredAt") || rows[0]["reason"].as_str().unwrap().contains("kind"), "{}", rows[0]);
+    assert!(
+        rows[0]["reason"].as_str().unwrap().contains("occurredAt")
+            || rows[0]["reason"].as_str().unwrap().contains("kind"),
+        "{}",
+        rows[0]
+    );
     assert_eq!(rows[1]["offset"], lines);
-    assert!(rows[1]["reason"].as_str().unwrap().contains("invalid event JSON"), "{}", rows[1]);
+    assert!(
+        rows[1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("invalid event JSON"),
+        "{}",
+        rows[1]
+    );
     run_ok(&["verify", "--data", path_str(&data)]);
+}
+
+#[test]
+fn demo_produces_a_finding_of_every_rule_and_a_clean_majority() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = demo_ledger(dir.path());
+    let out = run_ok(&["findings", "--data", path_str(&data)]);
+    let findings: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for rule in custody_policy::RULES {
+        assert!(
+            findings.iter().any(|f| f["rule"] == rule.id),
+            "the demo has no finding of {}",
+            rule.id
+        );
+    }
+    for state in ["open", "closed", "recorded"] {
+        assert!(
+            findings.iter().any(|f| f["state"] == state),
+            "no {state} finding"
+        );
+    }
+    let verify = run_ok(&["verify", "--data", path_str(&data)]);
+    let entries: usize = verify
+        .lines()
+        .find(|l| l.contains("entries in"))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(
+        findings.len() * 10 < entries,
+        "{} findings in {entries} entries",
+        findings.len()
+    );
+}
+
+#[test]
+fn rebuild_reproduces_state_verdicts_and_indexes_and_names_a_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = demo_ledger(dir.path());
+    let out = run_ok(&["rebuild", "--data", path_str(&data)]);
+    assert!(out.contains("OK:"), "{out}");
+    // Alter one policy-state value through RocksDB: rebuild names the column family.
+    {
+        let db = raw_db(&data);
+        let cf = db.cf_handle(keys::CF_STATE).unwrap();
+        let (k, _) = db
+            .iterator_cf(cf, rocksdb::IteratorMode::Start)
+            .next()
+            .unwrap()
+            .unwrap();
+        db.put_cf(cf, k, b"{}").unwrap();
+    }
+    let out = run(&["rebuild", "--data", path_str(&data)]);
+    assert!(!out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("state") && l.contains("1 differ")),
+        "{stdout}"
+    );
 }

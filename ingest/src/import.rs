@@ -70,7 +70,8 @@ pub fn import_file(
     };
     let topic = format!(
         "import:{}",
-        path.file_name().map_or("stdin".into(), |n| n.to_string_lossy().into_owned())
+        path.file_name()
+            .map_or("stdin".into(), |n| n.to_string_lossy().into_owned())
     );
     let mut summary = ImportSummary::default();
     let mut pending: Vec<Item> = Vec::with_capacity(IMPORT_BATCH);
@@ -87,7 +88,10 @@ pub fn import_file(
                 if line.trim().is_empty() {
                     continue;
                 }
-                Item { index, bytes: line.into_bytes() }
+                Item {
+                    index,
+                    bytes: line.into_bytes(),
+                }
             }
             Format::Protobuf | Format::ProtobufDelimited => {
                 let Some(bytes) = read_delimited(&mut reader, &name, index)? else {
@@ -200,7 +204,10 @@ fn read_delimited(
 }
 
 /// Writes events as length-delimited protobuf (for `custody demo --write`).
-pub fn write_delimited(events: &[custody_proto::Event], out: &mut impl std::io::Write) -> std::io::Result<()> {
+pub fn write_delimited(
+    events: &[custody_proto::Event],
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
     let mut buf = Vec::new();
     for e in events {
         buf.clear();

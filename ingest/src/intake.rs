@@ -44,11 +44,13 @@ pub const MAX_EVENT_BYTES: usize = 1 << 20;
 pub fn parse_batch(format: Format, body: &[u8]) -> Result<Vec<Accepted>, IntakeError> {
     let mut out = Vec::new();
     for (index, item) in split(format, body)?.into_iter().enumerate() {
-        out.push(accept(format, item).map_err(|(field, message)| IntakeError {
-            index,
-            field,
-            message,
-        })?);
+        out.push(
+            accept(format, item).map_err(|(field, message)| IntakeError {
+                index,
+                field,
+                message,
+            })?,
+        );
     }
     if out.is_empty() {
         return Err(IntakeError {
@@ -101,8 +103,8 @@ fn split(format: Format, body: &[u8]) -> Result<Vec<Item<'_>>, IntakeError> {
             Ok(items)
         }
         Format::Json => {
-            let text = std::str::from_utf8(body)
-                .map_err(|e| whole(format!("body is not UTF-8: {e}")))?;
+            let text =
+                std::str::from_utf8(body).map_err(|e| whole(format!("body is not UTF-8: {e}")))?;
             let trimmed = text.trim_start();
             if trimmed.starts_with('[') {
                 let values: Vec<serde_json::Value> = serde_json::from_str(trimmed)
@@ -132,10 +134,13 @@ fn accept(format: Format, item: Item<'_>) -> Result<Accepted, (Option<String>, S
     let (event, bytes) = match item {
         Item::Proto(bytes) => {
             if bytes.len() > MAX_EVENT_BYTES {
-                return Err((None, format!("event is {} bytes, limit {MAX_EVENT_BYTES}", bytes.len())));
+                return Err((
+                    None,
+                    format!("event is {} bytes, limit {MAX_EVENT_BYTES}", bytes.len()),
+                ));
             }
-            let event = Event::decode(bytes)
-                .map_err(|e| (None, format!("protobuf decode failed: {e}")))?;
+            let event =
+                Event::decode(bytes).map_err(|e| (None, format!("protobuf decode failed: {e}")))?;
             (event, bytes.to_vec())
         }
         Item::Json(text) => {
@@ -160,7 +165,10 @@ mod tests {
         let arr = format!("[{GOOD},{GOOD}]");
         assert_eq!(parse_batch(Format::Json, arr.as_bytes()).unwrap().len(), 2);
         let lines = format!("{GOOD}\n\n{GOOD}\n{GOOD}\n");
-        assert_eq!(parse_batch(Format::Json, lines.as_bytes()).unwrap().len(), 3);
+        assert_eq!(
+            parse_batch(Format::Json, lines.as_bytes()).unwrap().len(),
+            3
+        );
     }
 
     #[test]
@@ -174,7 +182,10 @@ mod tests {
 
     #[test]
     fn protobuf_keeps_exact_bytes_and_unknown_fields() {
-        let event = parse_batch(Format::Json, GOOD.as_bytes()).unwrap().remove(0).event;
+        let event = parse_batch(Format::Json, GOOD.as_bytes())
+            .unwrap()
+            .remove(0)
+            .event;
         let mut bytes = event.encode_to_vec();
         // Field 99, varint 1: a field from a future schema.
         bytes.extend_from_slice(&[0x98, 0x06, 0x01]);
@@ -183,8 +194,14 @@ mod tests {
         let mut delimited = Vec::new();
         event.encode_length_delimited(&mut delimited).unwrap();
         event.encode_length_delimited(&mut delimited).unwrap();
-        assert_eq!(parse_batch(Format::ProtobufDelimited, &delimited).unwrap().len(), 2);
-        let err = parse_batch(Format::ProtobufDelimited, &delimited[..delimited.len() - 3]).unwrap_err();
+        assert_eq!(
+            parse_batch(Format::ProtobufDelimited, &delimited)
+                .unwrap()
+                .len(),
+            2
+        );
+        let err =
+            parse_batch(Format::ProtobufDelimited, &delimited[..delimited.len() - 3]).unwrap_err();
         assert_eq!(err.index, 1);
     }
 

@@ -98,7 +98,10 @@ impl ConsumerContext for FoldContext {
                         tracing::error!(%topic, partition = p, error = %e, "cannot position partition");
                     }
                 }
-                tracing::info!(?positions, "partitions assigned, positioned from stored offsets");
+                tracing::info!(
+                    ?positions,
+                    "partitions assigned, positioned from stored offsets"
+                );
                 if let Err(e) = consumer.assign(tpl) {
                     tracing::error!(error = %e, "assign failed");
                 }
@@ -204,7 +207,11 @@ pub fn run_consumer(
     Ok(())
 }
 
-fn fold_batch(ledger: &Mutex<Ledger>, records: &[Record], metrics: &Metrics) -> Result<(), KafkaError> {
+fn fold_batch(
+    ledger: &Mutex<Ledger>,
+    records: &[Record],
+    metrics: &Metrics,
+) -> Result<(), KafkaError> {
     let started = Instant::now();
     let summary = {
         let mut l = ledger
@@ -231,12 +238,22 @@ fn fold_batch(ledger: &Mutex<Ledger>, records: &[Record], metrics: &Metrics) -> 
     Ok(())
 }
 
-fn update_lag(consumer: &BaseConsumer<FoldContext>, ledger: &Mutex<Ledger>, topic: &str, metrics: &Metrics) {
-    let Ok(assignment) = consumer.assignment() else { return };
+fn update_lag(
+    consumer: &BaseConsumer<FoldContext>,
+    ledger: &Mutex<Ledger>,
+    topic: &str,
+    metrics: &Metrics,
+) {
+    let Ok(assignment) = consumer.assignment() else {
+        return;
+    };
     for e in assignment.elements() {
         let p = e.partition();
         if let Ok((_, high)) = consumer.fetch_watermarks(topic, p, Duration::from_secs(1)) {
-            let next = ledger.lock().map(|l| l.next_offset(topic, p as u32)).unwrap_or(0);
+            let next = ledger
+                .lock()
+                .map(|l| l.next_offset(topic, p as u32))
+                .unwrap_or(0);
             metrics.set_lag(topic, p as u32, high - next as i64);
         }
     }
@@ -271,7 +288,9 @@ impl Emitter {
             .find(|t| t.name() == topic)
             .map(|t| t.partitions().len() as i32)
             .filter(|n| *n > 0)
-            .ok_or_else(|| KafkaError::Other(format!("topic `{topic}` does not exist (create it first)")))?;
+            .ok_or_else(|| {
+                KafkaError::Other(format!("topic `{topic}` does not exist (create it first)"))
+            })?;
         Ok(Emitter {
             producer,
             topic: topic.into(),
@@ -285,7 +304,12 @@ impl Emitter {
 
     /// Sends raw values with keys (for tests and garbage injection): the
     /// value is sent as is to `partition` (or by key when None).
-    pub async fn send_raw(&self, key: &str, value: &[u8], partition: Option<i32>) -> Result<(i32, i64), KafkaError> {
+    pub async fn send_raw(
+        &self,
+        key: &str,
+        value: &[u8],
+        partition: Option<i32>,
+    ) -> Result<(i32, i64), KafkaError> {
         let mut rec = FutureRecord::to(&self.topic).key(key).payload(value);
         if let Some(p) = partition {
             rec = rec.partition(p);
@@ -307,7 +331,8 @@ impl Emitter {
         let mut buf = Vec::new();
         for e in events {
             buf.clear();
-            e.encode(&mut buf).map_err(|err| KafkaError::Other(err.to_string()))?;
+            e.encode(&mut buf)
+                .map_err(|err| KafkaError::Other(err.to_string()))?;
             let targets: Vec<Option<i32>> = if e.customer_id.is_empty() {
                 (0..self.partitions).map(Some).collect()
             } else {
@@ -315,7 +340,9 @@ impl Emitter {
             };
             for partition in targets {
                 loop {
-                    let mut rec = FutureRecord::to(&self.topic).key(&e.customer_id).payload(&buf);
+                    let mut rec = FutureRecord::to(&self.topic)
+                        .key(&e.customer_id)
+                        .payload(&buf);
                     if let Some(p) = partition {
                         rec = rec.partition(p);
                     }
@@ -325,13 +352,21 @@ impl Emitter {
                             break;
                         }
                         Err((err, _)) => {
-                            if matches!(err, rdkafka::error::KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::QueueFull)) {
+                            if matches!(
+                                err,
+                                rdkafka::error::KafkaError::MessageProduction(
+                                    rdkafka::types::RDKafkaErrorCode::QueueFull
+                                )
+                            ) {
                                 // Back-pressure: let librdkafka drain its queue.
                                 self.producer.poll(Duration::from_millis(10));
                                 tokio::time::sleep(Duration::from_millis(5)).await;
                                 continue;
                             }
-                            return Err(KafkaError::Delivery { event_id: e.event_id.clone(), reason: err.to_string() });
+                            return Err(KafkaError::Delivery {
+                                event_id: e.event_id.clone(),
+                                reason: err.to_string(),
+                            });
                         }
                     }
                 }
@@ -341,8 +376,18 @@ impl Emitter {
         for (event_id, f) in pending {
             match f.await {
                 Ok(Ok(_)) => sent += 1,
-                Ok(Err((err, _))) => return Err(KafkaError::Delivery { event_id, reason: err.to_string() }),
-                Err(_) => return Err(KafkaError::Delivery { event_id, reason: "delivery report lost (producer closed)".into() }),
+                Ok(Err((err, _))) => {
+                    return Err(KafkaError::Delivery {
+                        event_id,
+                        reason: err.to_string(),
+                    })
+                }
+                Err(_) => {
+                    return Err(KafkaError::Delivery {
+                        event_id,
+                        reason: "delivery report lost (producer closed)".into(),
+                    })
+                }
             }
         }
         Ok(sent)

@@ -7,7 +7,9 @@ use std::fmt::Write;
 use std::sync::Mutex;
 
 /// Upper bounds (seconds) of the fold batch latency buckets.
-const BUCKETS: &[f64] = &[0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
+const BUCKETS: &[f64] = &[
+    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
 
 #[derive(Debug, Default, Clone)]
 struct PartitionCounters {
@@ -42,7 +44,10 @@ pub struct PartitionDelta {
 impl Metrics {
     pub fn record_partition(&self, topic: &str, partition: u32, d: PartitionDelta) {
         if let Ok(mut m) = self.inner.lock() {
-            let c = m.partitions.entry((topic.to_string(), partition)).or_default();
+            let c = m
+                .partitions
+                .entry((topic.to_string(), partition))
+                .or_default();
             c.folded += d.folded;
             c.duplicates += d.duplicates;
             c.quarantined += d.quarantined;
@@ -51,7 +56,10 @@ impl Metrics {
 
     pub fn set_lag(&self, topic: &str, partition: u32, lag: i64) {
         if let Ok(mut m) = self.inner.lock() {
-            m.partitions.entry((topic.to_string(), partition)).or_default().lag = Some(lag);
+            m.partitions
+                .entry((topic.to_string(), partition))
+                .or_default()
+                .lag = Some(lag);
         }
     }
 
@@ -85,20 +93,55 @@ impl Metrics {
             return String::new();
         };
         let mut out = String::new();
-        let series = |out: &mut String, name: &str, help: &str, kind: &str, get: &dyn Fn(&PartitionCounters) -> Option<i64>| {
+        let series = |out: &mut String,
+                      name: &str,
+                      help: &str,
+                      kind: &str,
+                      get: &dyn Fn(&PartitionCounters) -> Option<i64>| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
             for ((topic, p), c) in &m.partitions {
                 if let Some(v) = get(c) {
-                    let _ = writeln!(out, "{name}{{topic=\"{}\",partition=\"{p}\"}} {v}", escape(topic));
+                    let _ = writeln!(
+                        out,
+                        "{name}{{topic=\"{}\",partition=\"{p}\"}} {v}",
+                        escape(topic)
+                    );
                 }
             }
         };
-        series(&mut out, "custody_folded_total", "Events folded into the ledger.", "counter", &|c| Some(c.folded as i64));
-        series(&mut out, "custody_duplicates_total", "Deliveries of an event id already in the ledger.", "counter", &|c| Some(c.duplicates as i64));
-        series(&mut out, "custody_quarantined_total", "Records kept in quarantine (undecodable or invalid).", "counter", &|c| Some(c.quarantined as i64));
-        series(&mut out, "custody_consumer_lag", "High watermark minus the next offset to fold.", "gauge", &|c| c.lag);
+        series(
+            &mut out,
+            "custody_folded_total",
+            "Events folded into the ledger.",
+            "counter",
+            &|c| Some(c.folded as i64),
+        );
+        series(
+            &mut out,
+            "custody_duplicates_total",
+            "Deliveries of an event id already in the ledger.",
+            "counter",
+            &|c| Some(c.duplicates as i64),
+        );
+        series(
+            &mut out,
+            "custody_quarantined_total",
+            "Records kept in quarantine (undecodable or invalid).",
+            "counter",
+            &|c| Some(c.quarantined as i64),
+        );
+        series(
+            &mut out,
+            "custody_consumer_lag",
+            "High watermark minus the next offset to fold.",
+            "gauge",
+            &|c| c.lag,
+        );
         let name = "custody_fold_batch_seconds";
-        let _ = writeln!(out, "# HELP {name} Time to fold and write one batch.\n# TYPE {name} histogram");
+        let _ = writeln!(
+            out,
+            "# HELP {name} Time to fold and write one batch.\n# TYPE {name} histogram"
+        );
         for (i, le) in BUCKETS.iter().enumerate() {
             let v = m.batch_buckets.get(i).copied().unwrap_or(0);
             let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {v}");
@@ -111,7 +154,9 @@ impl Metrics {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 #[cfg(test)]
@@ -121,11 +166,22 @@ mod tests {
     #[test]
     fn renders_counters_and_histogram() {
         let m = Metrics::default();
-        m.record_partition("events", 2, PartitionDelta { folded: 5, duplicates: 1, quarantined: 2 });
+        m.record_partition(
+            "events",
+            2,
+            PartitionDelta {
+                folded: 5,
+                duplicates: 1,
+                quarantined: 2,
+            },
+        );
         m.set_lag("events", 2, 7);
         m.record_batch(0.003);
         let text = m.render();
-        assert!(text.contains("custody_folded_total{topic=\"events\",partition=\"2\"} 5"), "{text}");
+        assert!(
+            text.contains("custody_folded_total{topic=\"events\",partition=\"2\"} 5"),
+            "{text}"
+        );
         assert!(text.contains("custody_quarantined_total{topic=\"events\",partition=\"2\"} 2"));
         assert!(text.contains("custody_consumer_lag{topic=\"events\",partition=\"2\"} 7"));
         assert!(text.contains("custody_fold_batch_seconds_bucket{le=\"0.005\"} 1"));

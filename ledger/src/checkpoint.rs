@@ -62,13 +62,23 @@ impl Checkpoint {
             self.key, self.number, self.issued_at_ms
         );
         for h in &self.shards {
-            s.push_str(&format!("shard {} {} {}\n", h.shard, h.size, hex::encode(h.root)));
+            s.push_str(&format!(
+                "shard {} {} {}\n",
+                h.shard,
+                h.size,
+                hex::encode(h.root)
+            ));
         }
         s
     }
 
     /// Builds and signs a checkpoint; shards are sorted by id.
-    pub fn sign(key: &SigningKey, number: u64, issued_at_ms: i64, mut shards: Vec<ShardHead>) -> Self {
+    pub fn sign(
+        key: &SigningKey,
+        number: u64,
+        issued_at_ms: i64,
+        mut shards: Vec<ShardHead>,
+    ) -> Self {
         shards.sort_by_key(|h| h.shard);
         let mut cp = Checkpoint {
             number,
@@ -147,8 +157,16 @@ mod tests {
 
     fn heads() -> Vec<ShardHead> {
         vec![
-            ShardHead { shard: 1, size: 5, root: [2; 32] },
-            ShardHead { shard: 0, size: 9, root: [1; 32] },
+            ShardHead {
+                shard: 1,
+                size: 5,
+                root: [2; 32],
+            },
+            ShardHead {
+                shard: 0,
+                size: 9,
+                root: [1; 32],
+            },
         ]
     }
 
@@ -169,11 +187,20 @@ mod tests {
         let cp = Checkpoint::sign(&k, 3, 1000, heads());
         let mut changed = cp.clone();
         changed.shards[0].size += 1;
-        assert_eq!(changed.verify(&k.verifying_key()), Err(CheckpointError::BadSignature));
+        assert_eq!(
+            changed.verify(&k.verifying_key()),
+            Err(CheckpointError::BadSignature)
+        );
         let other = Checkpoint::sign(&key(2), 3, 1000, heads());
-        assert!(matches!(other.verify(&k.verifying_key()), Err(CheckpointError::WrongKey { .. })));
+        assert!(matches!(
+            other.verify(&k.verifying_key()),
+            Err(CheckpointError::WrongKey { .. })
+        ));
         let mut forged = other.clone();
         forged.key = cp.key.clone();
-        assert_eq!(forged.verify(&k.verifying_key()), Err(CheckpointError::BadSignature));
+        assert_eq!(
+            forged.verify(&k.verifying_key()),
+            Err(CheckpointError::BadSignature)
+        );
     }
 }

@@ -82,7 +82,8 @@ impl Entry {
         out.extend_from_slice(&self.source.offset.to_be_bytes());
         out.extend_from_slice(&self.source.timestamp_ms.to_be_bytes());
         put_u32_bytes(&mut out, &self.event, "event")?;
-        let count = u16::try_from(self.verdicts.len()).map_err(|_| EntryError::TooLong("verdicts"))?;
+        let count =
+            u16::try_from(self.verdicts.len()).map_err(|_| EntryError::TooLong("verdicts"))?;
         out.extend_from_slice(&count.to_be_bytes());
         for v in &self.verdicts {
             put_u16_str(&mut out, &v.rule, "verdict.rule")?;

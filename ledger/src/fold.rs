@@ -51,12 +51,20 @@ impl Record {
 /// What became of one record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Folded { shard: u32, seq: u64 },
+    Folded {
+        shard: u32,
+        seq: u64,
+    },
     /// The event id was already in this shard; nothing was written.
-    Duplicate { shard: u32, seq: u64 },
+    Duplicate {
+        shard: u32,
+        seq: u64,
+    },
     /// The source offset is below the stored next offset: a redelivery.
     AlreadyFolded,
-    Quarantined { reason: String },
+    Quarantined {
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, Default)]
@@ -204,7 +212,11 @@ impl Ledger {
                     push(shard, payload.clone(), &mut out);
                 }
             } else {
-                push(partition_for(&customer, self.embedded_shards), payload, &mut out);
+                push(
+                    partition_for(&customer, self.embedded_shards),
+                    payload,
+                    &mut out,
+                );
             }
         }
         out
@@ -262,7 +274,8 @@ impl Ledger {
                         payload_hex: hex::encode(&rec.payload),
                         payload_len: rec.payload.len(),
                     };
-                    let value = serde_json::to_vec(&q).map_err(|e| StoreError::Invalid(e.to_string()))?;
+                    let value =
+                        serde_json::to_vec(&q).map_err(|e| StoreError::Invalid(e.to_string()))?;
                     batch.put_cf(
                         cf_quarantine,
                         keys::quarantine(&src.topic, src.partition, src.offset),
@@ -309,22 +322,27 @@ impl Ledger {
                 event: rec.payload.clone(),
                 verdicts,
             };
-            let (stored, hash) = entry.seal().map_err(|source| StoreError::Entry {
-                shard,
-                seq,
-                source,
-            })?;
+            let (stored, hash) =
+                entry
+                    .seal()
+                    .map_err(|source| StoreError::Entry { shard, seq, source })?;
             batch.put_cf(cf_entries, keys::entry(shard, seq), stored);
-            cursor.frontier.append(leaf_hash(&hash), |level, index, node| {
-                if keys::stored_level(level) {
-                    batch.put_cf(cf_tree, keys::tree(shard, level, index), node);
-                }
-            });
+            cursor
+                .frontier
+                .append(leaf_hash(&hash), |level, index, node| {
+                    if keys::stored_level(level) {
+                        batch.put_cf(cf_tree, keys::tree(shard, level, index), node);
+                    }
+                });
             cursor.size += 1;
             cursor.last_hash = hash;
 
             let occurred = event.occurred_at.as_ref().map(timestamp_ms).unwrap_or(0);
-            batch.put_cf(cf_event, keys::by_event(shard, &event.event_id), seq.to_be_bytes());
+            batch.put_cf(
+                cf_event,
+                keys::by_event(shard, &event.event_id),
+                seq.to_be_bytes(),
+            );
             if !event.customer_id.is_empty() {
                 batch.put_cf(
                     cf_customer,
@@ -412,7 +430,10 @@ fn index_finding(
         Effect::Breach => batch.put_cf(cf, keys::finding(b'r', &v.rule, customer, shard, seq), []),
         Effect::Opens => batch.put_cf(cf, keys::finding(b'o', &v.rule, customer, shard, seq), []),
         Effect::Closes { opened_seq } => {
-            batch.delete_cf(cf, keys::finding(b'o', &v.rule, customer, shard, opened_seq));
+            batch.delete_cf(
+                cf,
+                keys::finding(b'o', &v.rule, customer, shard, opened_seq),
+            );
             batch.put_cf(
                 cf,
                 keys::finding(b'c', &v.rule, customer, shard, opened_seq),
@@ -447,7 +468,11 @@ fn write_state(
     }
     if let Some(custody_proto::Kind::SubcontractorRegistered(s)) = &event.kind {
         if let Some(sub) = state.subcontractors.get(&s.subcontractor_id) {
-            batch.put_cf(cf, keys::state(shard, b's', &s.subcontractor_id), json(sub)?);
+            batch.put_cf(
+                cf,
+                keys::state(shard, b's', &s.subcontractor_id),
+                json(sub)?,
+            );
         }
     }
     Ok(())
@@ -479,7 +504,9 @@ fn load_states(store: &Store, shards: &mut BTreeMap<u32, ShardCursor>) -> Result
         let shard = u32::from_be_bytes([k[0], k[1], k[2], k[3]]);
         let name = String::from_utf8(k[5..].to_vec()).map_err(|e| corrupt(e.to_string()))?;
         let Some(cursor) = shards.get_mut(&shard) else {
-            return Err(corrupt(format!("state for shard {shard}, which has no head")));
+            return Err(corrupt(format!(
+                "state for shard {shard}, which has no head"
+            )));
         };
         match k[4] {
             b'c' => {

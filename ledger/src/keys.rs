@@ -34,7 +34,7 @@ pub const DERIVED_CFS: &[&str] = &[CF_TREE, CF_BY_CUSTOMER, CF_BY_EVENT, CF_FIND
 pub const TREE_STRIDE: u8 = 4;
 
 pub fn stored_level(level: u8) -> bool {
-    level > 0 && level % TREE_STRIDE == 0
+    level > 0 && level.is_multiple_of(TREE_STRIDE)
 }
 
 /// entries: shard | seq
@@ -145,18 +145,48 @@ pub fn finding(state: u8, rule: &str, customer: &str, shard: u32, seq: u64) -> V
     k
 }
 
-/// Parses a findings key into (state, rule, customer, shard, seq).
-pub fn parse_finding(key: &[u8]) -> Option<(u8, String, String, u32, u64)> {
+/// A decoded findings-index key.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FindingKey {
+    /// `o` open, `c` closed, `r` recorded breach.
+    pub state: u8,
+    pub rule: String,
+    pub customer: String,
+    pub shard: u32,
+    /// Sequence number of the entry that opened (or recorded) the finding.
+    pub seq: u64,
+}
+
+impl FindingKey {
+    pub fn state_name(&self) -> &'static str {
+        match self.state {
+            b'o' => "open",
+            b'c' => "closed",
+            _ => "recorded",
+        }
+    }
+}
+
+/// Parses a findings key.
+pub fn parse_finding(key: &[u8]) -> Option<FindingKey> {
     let state = *key.first()?;
     let rl = u16::from_be_bytes(key.get(1..3)?.try_into().ok()?) as usize;
     let rule = std::str::from_utf8(key.get(3..3 + rl)?).ok()?.to_string();
     let p = 3 + rl;
     let cl = u16::from_be_bytes(key.get(p..p + 2)?.try_into().ok()?) as usize;
-    let customer = std::str::from_utf8(key.get(p + 2..p + 2 + cl)?).ok()?.to_string();
+    let customer = std::str::from_utf8(key.get(p + 2..p + 2 + cl)?)
+        .ok()?
+        .to_string();
     let q = p + 2 + cl;
     let shard = u32::from_be_bytes(key.get(q..q + 4)?.try_into().ok()?);
     let seq = u64::from_be_bytes(key.get(q + 4..q + 12)?.try_into().ok()?);
-    Some((state, rule, customer, shard, seq))
+    Some(FindingKey {
+        state,
+        rule,
+        customer,
+        shard,
+        seq,
+    })
 }
 
 /// meta: "head" | shard  ->  size u64 | last hash
@@ -210,9 +240,16 @@ mod tests {
     #[test]
     fn finding_key_round_trip() {
         let k = finding(b'o', "LE-NOTICE", "cust-1", 2, 99);
+        let f = parse_finding(&k).unwrap();
         assert_eq!(
-            parse_finding(&k),
-            Some((b'o', "LE-NOTICE".into(), "cust-1".into(), 2, 99))
+            (
+                f.state,
+                f.rule.as_str(),
+                f.customer.as_str(),
+                f.shard,
+                f.seq
+            ),
+            (b'o', "LE-NOTICE", "cust-1", 2, 99)
         );
     }
 }

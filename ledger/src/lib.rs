@@ -11,6 +11,7 @@ pub mod fold;
 pub mod keys;
 pub mod merkle;
 pub mod partition;
+pub mod rebuild;
 pub mod store;
 pub mod verify;
 
@@ -18,5 +19,6 @@ pub use checkpoint::{Checkpoint, ShardHead};
 pub use entry::{Entry, SourcePosition};
 pub use fold::{FoldOptions, FoldSummary, Ledger, Outcome, Record, EMBEDDED_TOPIC};
 pub use merkle::Hash;
+pub use rebuild::{rebuild_and_compare, RebuildReport};
 pub use store::{QuarantinedRecord, Store, StoreError};
 pub use verify::{verify_store, Problem, VerifyReport};

@@ -182,7 +182,10 @@ impl Store {
             if !k.starts_with(b"offset/") {
                 break;
             }
-            let partition = k.get(7..11).and_then(|b| b.try_into().ok()).map(u32::from_be_bytes);
+            let partition = k
+                .get(7..11)
+                .and_then(|b| b.try_into().ok())
+                .map(u32::from_be_bytes);
             let topic = k.get(11..).map(|t| String::from_utf8_lossy(t).into_owned());
             let next = v.as_ref().try_into().ok().map(u64::from_be_bytes);
             if let (Some(p), Some(t), Some(n)) = (partition, topic, next) {
@@ -253,7 +256,7 @@ impl Store {
         state: Option<u8>,
         rule: Option<&str>,
         customer: Option<&str>,
-    ) -> Result<Vec<(u8, String, String, u32, u64)>> {
+    ) -> Result<Vec<keys::FindingKey>> {
         let cf = self.cf(CF_FINDINGS)?;
         let mut prefix = Vec::new();
         if let Some(s) = state {
@@ -273,7 +276,7 @@ impl Store {
                 break;
             }
             if let Some(f) = keys::parse_finding(&k) {
-                if rule.is_some_and(|r| r != f.1) || customer.is_some_and(|c| c != f.2) {
+                if rule.is_some_and(|r| r != f.rule) || customer.is_some_and(|c| c != f.customer) {
                     continue;
                 }
                 out.push(f);
@@ -336,12 +339,10 @@ impl Store {
             .take(limit)
         {
             let (_, v) = item?;
-            out.push(
-                serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
-                    what: "quarantine record".into(),
-                    reason: e.to_string(),
-                })?,
-            );
+            out.push(serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
+                what: "quarantine record".into(),
+                reason: e.to_string(),
+            })?);
         }
         Ok(out)
     }

@@ -194,9 +194,10 @@ fn verify_shard(
     }
     let mut prev: Hash = [0; 32];
     let prefix = shard.to_be_bytes();
-    let mut nodes = store
-        .db
-        .iterator_cf(store.cf(CF_TREE)?, IteratorMode::From(&prefix, Direction::Forward));
+    let mut nodes = store.db.iterator_cf(
+        store.cf(CF_TREE)?,
+        IteratorMode::From(&prefix, Direction::Forward),
+    );
     let mut pending_node: Option<(u8, u64, Vec<u8>)> = None;
     let mut next_node = |pending: &mut Option<(u8, u64, Vec<u8>)>| -> Result<()> {
         *pending = match nodes.next() {
@@ -213,9 +214,10 @@ fn verify_shard(
     };
     next_node(&mut pending_node)?;
 
-    let entries = store
-        .db
-        .iterator_cf(store.cf(CF_ENTRIES)?, IteratorMode::From(&prefix, Direction::Forward));
+    let entries = store.db.iterator_cf(
+        store.cf(CF_ENTRIES)?,
+        IteratorMode::From(&prefix, Direction::Forward),
+    );
     let mut expected: u64 = 0;
     let mut emitted: Vec<(u8, u64, Hash)> = Vec::with_capacity(4);
     let problem = |seq: u64, what: String| Problem {
@@ -226,14 +228,27 @@ fn verify_shard(
     for item in entries {
         let (k, v) = item?;
         let Some((s, seq)) = keys::parse_entry(&k) else {
-            return Ok((expected, frontier.root(), roots_at, Some(problem(expected, format!("malformed entry key {}", hex::encode(&k))))));
+            return Ok((
+                expected,
+                frontier.root(),
+                roots_at,
+                Some(problem(
+                    expected,
+                    format!("malformed entry key {}", hex::encode(&k)),
+                )),
+            ));
         };
         if s != shard {
             break;
         }
         if seq != expected {
             let what = format!("entry {expected} is missing (next stored entry is {seq})");
-            return Ok((expected, frontier.root(), roots_at, Some(problem(expected, what))));
+            return Ok((
+                expected,
+                frontier.root(),
+                roots_at,
+                Some(problem(expected, what)),
+            ));
         }
         let fail = |what: String| Some(problem(seq, what));
         let (body, recorded) = match split_stored(&v) {
@@ -247,7 +262,9 @@ fn verify_shard(
         }
         if peek_position(body) != Some((shard, seq)) {
             let what = match peek_position(body) {
-                Some((s2, q2)) => format!("entry stored here belongs at shard {s2} seq {q2} (entries reordered or moved)"),
+                Some((s2, q2)) => format!(
+                    "entry stored here belongs at shard {s2} seq {q2} (entries reordered or moved)"
+                ),
                 None => "entry is truncated".to_string(),
             };
             return Ok((expected, frontier.root(), roots_at, fail(what)));
@@ -264,11 +281,11 @@ fn verify_shard(
         });
         for (level, index, node) in emitted.drain(..) {
             let what = match &pending_node {
-                Some((l, i, v)) if *l == level && *i == index => {
-                    (v.as_slice() != node.as_slice())
-                        .then(|| format!("stored Merkle node level {level} index {index} is wrong"))
-                }
-                _ => Some(format!("Merkle node level {level} index {index} is missing")),
+                Some((l, i, v)) if *l == level && *i == index => (v.as_slice() != node.as_slice())
+                    .then(|| format!("stored Merkle node level {level} index {index} is wrong")),
+                _ => Some(format!(
+                    "Merkle node level {level} index {index} is missing"
+                )),
             };
             if let Some(what) = what {
                 return Ok((expected, frontier.root(), roots_at, fail(what)));
@@ -281,7 +298,7 @@ fn verify_shard(
         if want.contains(&expected) {
             roots_at.insert(expected, frontier.root());
         }
-        if *total % 65_536 == 0 {
+        if total.is_multiple_of(65_536) {
             progress(*total);
         }
     }

@@ -34,7 +34,10 @@ mod tests {
             "dataAccessed":{"purpose":"PURPOSE_PROVIDING_SUPPORT","categories":["DATA_CATEGORY_CUSTOMER"]}}"#;
         let event = event_from_json(text).expect("valid json");
         assert_eq!(event.event_id, "e1");
-        assert_eq!(event.occurred_at.as_ref().map(|t| t.seconds), Some(1_767_323_045));
+        assert_eq!(
+            event.occurred_at.as_ref().map(|t| t.seconds),
+            Some(1_767_323_045)
+        );
         let again = event_from_json(&event_to_json(&event)).expect("round trip");
         assert_eq!(event, again);
     }
@@ -47,10 +50,9 @@ mod tests {
 
     #[test]
     fn names_the_bad_enum() {
-        let err = event_from_json(
-            r#"{"eventId":"e1","dataAccessed":{"purpose":"PURPOSE_SPYING"}}"#,
-        )
-        .unwrap_err();
+        let err =
+            event_from_json(r#"{"eventId":"e1","dataAccessed":{"purpose":"PURPOSE_SPYING"}}"#)
+                .unwrap_err();
         assert!(err.to_string().contains("PURPOSE_SPYING"), "{err}");
     }
 }

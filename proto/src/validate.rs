@@ -124,9 +124,14 @@ pub fn validate(event: &Event) -> Result<(), ValidationError> {
         None => {}
     }
     match kind {
-        Kind::CustomerProfileSet(p) => country("customerProfileSet.homeCountry", &p.home_country, false),
+        Kind::CustomerProfileSet(p) => {
+            country("customerProfileSet.homeCountry", &p.home_country, false)
+        }
         Kind::SubcontractorRegistered(s) => {
-            id("subcontractorRegistered.subcontractorId", &s.subcontractor_id)?;
+            id(
+                "subcontractorRegistered.subcontractorId",
+                &s.subcontractor_id,
+            )?;
             country("subcontractorRegistered.country", &s.country, false)?;
             let from = s
                 .attestation_valid_from
@@ -167,7 +172,11 @@ pub fn validate(event: &Event) -> Result<(), ValidationError> {
             id("subcontractorHandoff.subcontractorId", &h.subcontractor_id)?;
             categories("subcontractorHandoff.categories", &h.categories, true)?;
             known::<Purpose>("subcontractorHandoff.purpose", h.purpose, false)?;
-            country("subcontractorHandoff.locationCountry", &h.location_country, true)
+            country(
+                "subcontractorHandoff.locationCountry",
+                &h.location_country,
+                true,
+            )
         }
         Kind::DataDeleted(d) => {
             categories("dataDeleted.categories", &d.categories, true)?;
@@ -175,17 +184,35 @@ pub fn validate(event: &Event) -> Result<(), ValidationError> {
         }
         Kind::LawEnforcementRequestReceived(r) => {
             id("lawEnforcementRequestReceived.requestId", &r.request_id)?;
-            country("lawEnforcementRequestReceived.jurisdiction", &r.jurisdiction, true)?;
-            known::<LegalInstrument>("lawEnforcementRequestReceived.instrument", r.instrument, false)?;
-            categories("lawEnforcementRequestReceived.scopeRequested", &r.scope_requested, true)
+            country(
+                "lawEnforcementRequestReceived.jurisdiction",
+                &r.jurisdiction,
+                true,
+            )?;
+            known::<LegalInstrument>(
+                "lawEnforcementRequestReceived.instrument",
+                r.instrument,
+                false,
+            )?;
+            categories(
+                "lawEnforcementRequestReceived.scopeRequested",
+                &r.scope_requested,
+                true,
+            )
         }
-        Kind::LawEnforcementRedirected(r) => id("lawEnforcementRedirected.requestId", &r.request_id),
+        Kind::LawEnforcementRedirected(r) => {
+            id("lawEnforcementRedirected.requestId", &r.request_id)
+        }
         Kind::LawEnforcementCustomerNotified(r) => {
             id("lawEnforcementCustomerNotified.requestId", &r.request_id)
         }
         Kind::LawEnforcementDisclosed(r) => {
             id("lawEnforcementDisclosed.requestId", &r.request_id)?;
-            categories("lawEnforcementDisclosed.scopeReleased", &r.scope_released, true)
+            categories(
+                "lawEnforcementDisclosed.scopeReleased",
+                &r.scope_released,
+                true,
+            )
         }
         Kind::LawEnforcementClosed(r) => {
             id("lawEnforcementClosed.requestId", &r.request_id)?;

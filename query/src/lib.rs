@@ -104,7 +104,12 @@ fn format_of(headers: &HeaderMap) -> Result<Format, ApiError> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json");
-    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     match mime.as_str() {
         "application/json" | "application/x-ndjson" | "application/jsonl" | "" => Ok(Format::Json),
         "application/x-protobuf" | "application/protobuf" => {
@@ -145,13 +150,20 @@ async fn post_events(
             .send(&events)
             .await
             .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
-        return Ok(Json(json!({ "accepted": events.len(), "sentToKafka": sent })));
+        return Ok(Json(
+            json!({ "accepted": events.len(), "sentToKafka": sent }),
+        ));
     }
     let ids: Vec<String> = accepted.iter().map(|a| a.event.event_id.clone()).collect();
-    let global: Vec<bool> = accepted.iter().map(|a| a.event.customer_id.is_empty()).collect();
+    let global: Vec<bool> = accepted
+        .iter()
+        .map(|a| a.event.customer_id.is_empty())
+        .collect();
     let ledger = state.ledger.clone();
     let (summary, shards) = tokio::task::spawn_blocking(move || {
-        let mut ledger = ledger.lock().map_err(|_| ApiError::internal("ledger lock poisoned"))?;
+        let mut ledger = ledger
+            .lock()
+            .map_err(|_| ApiError::internal("ledger lock poisoned"))?;
         let records = ledger.embedded_records(
             accepted
                 .into_iter()
@@ -188,17 +200,23 @@ async fn post_events(
 fn outcome_json(o: &Outcome) -> serde_json::Value {
     match o {
         Outcome::Folded { shard, seq } => json!({"status": "folded", "shard": shard, "seq": seq}),
-        Outcome::Duplicate { shard, seq } => json!({"status": "duplicate", "shard": shard, "seq": seq}),
+        Outcome::Duplicate { shard, seq } => {
+            json!({"status": "duplicate", "shard": shard, "seq": seq})
+        }
         Outcome::AlreadyFolded => json!({"status": "already_folded"}),
         Outcome::Quarantined { reason } => json!({"status": "quarantined", "reason": reason}),
     }
 }
 
 /// `GET /v1/checkpoint`: the signed checkpoint of the current heads.
-async fn get_checkpoint(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn get_checkpoint(
+    State(state): State<AppState>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let ledger = state.ledger.clone();
     let cp = tokio::task::spawn_blocking(move || {
-        let mut ledger = ledger.lock().map_err(|_| ApiError::internal("ledger lock poisoned"))?;
+        let mut ledger = ledger
+            .lock()
+            .map_err(|_| ApiError::internal("ledger lock poisoned"))?;
         ledger.checkpoint(now_ms()).map_err(ApiError::internal)
     })
     .await
@@ -211,7 +229,10 @@ async fn get_metrics(State(state): State<AppState>) -> impl IntoResponse {
     if let Ok(ledger) = state.ledger.lock() {
         text.push_str("# HELP custody_shard_entries Entries in each shard.\n# TYPE custody_shard_entries gauge\n");
         for h in ledger.heads() {
-            text.push_str(&format!("custody_shard_entries{{shard=\"{}\"}} {}\n", h.shard, h.size));
+            text.push_str(&format!(
+                "custody_shard_entries{{shard=\"{}\"}} {}\n",
+                h.shard, h.size
+            ));
         }
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
@@ -222,7 +243,9 @@ async fn get_status(State(state): State<AppState>) -> Result<Json<serde_json::Va
     let (folded, duplicates, _) = state.metrics.totals();
     let ledger = state.ledger.clone();
     let (heads, offsets, quarantined) = tokio::task::spawn_blocking(move || {
-        let ledger = ledger.lock().map_err(|_| ApiError::internal("ledger lock poisoned"))?;
+        let ledger = ledger
+            .lock()
+            .map_err(|_| ApiError::internal("ledger lock poisoned"))?;
         let store = ledger.store();
         Ok::<_, ApiError>((
             ledger.heads(),
@@ -244,8 +267,14 @@ async fn get_status(State(state): State<AppState>) -> Result<Json<serde_json::Va
 }
 
 async fn get_public_key(State(state): State<AppState>) -> Result<String, ApiError> {
-    let ledger = state.ledger.lock().map_err(|_| ApiError::internal("ledger lock poisoned"))?;
-    Ok(format!("{}\n", hex::encode(ledger.store().public_key().as_bytes())))
+    let ledger = state
+        .ledger
+        .lock()
+        .map_err(|_| ApiError::internal("ledger lock poisoned"))?;
+    Ok(format!(
+        "{}\n",
+        hex::encode(ledger.store().public_key().as_bytes())
+    ))
 }
 
 async fn index() -> Html<&'static str> {

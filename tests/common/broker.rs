@@ -39,7 +39,11 @@ impl Broker {
     pub fn start() -> Broker {
         let dir = tempfile::tempdir().expect("broker temp dir");
         let port = super::free_port();
-        let mut b = Broker { child: None, port, dir };
+        let mut b = Broker {
+            child: None,
+            port,
+            dir,
+        };
         b.spawn();
         b
     }
@@ -78,7 +82,12 @@ impl Broker {
             if let Some(Ok(Some(status))) = self.child.as_mut().map(|c| c.try_wait()) {
                 panic!("Tansu exited at start with {status}:\n{}", self.log());
             }
-            assert!(Instant::now() < deadline, "Tansu did not listen on {}:\n{}", self.port, self.log());
+            assert!(
+                Instant::now() < deadline,
+                "Tansu did not listen on {}:\n{}",
+                self.port,
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }

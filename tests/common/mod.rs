@@ -74,7 +74,13 @@ impl Server {
         let port = free_port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let child = custody()
-            .args(["serve", "--data", path_str(data), "--listen", &addr.to_string()])
+            .args([
+                "serve",
+                "--data",
+                path_str(data),
+                "--listen",
+                &addr.to_string(),
+            ])
             .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -82,13 +88,22 @@ impl Server {
             .expect("spawn custody serve");
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(addr).is_err() {
-            assert!(Instant::now() < deadline, "custody serve did not listen on {addr}");
+            assert!(
+                Instant::now() < deadline,
+                "custody serve did not listen on {addr}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         Server { child, addr }
     }
 
-    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (u16, String) {
         http(self.addr, method, path, headers, body)
     }
 
@@ -128,10 +143,19 @@ fn unsafe_kill(pid: u32, signal: i32) {
 }
 
 /// Minimal HTTP/1.1 client: one request per connection.
-pub fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
+pub fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, String) {
     let mut s = TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -147,7 +171,10 @@ pub fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)]
         .and_then(|c| c.parse().ok())
         .expect("status line");
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         dechunk(body)
     } else {
         body.to_string()
@@ -171,5 +198,6 @@ fn dechunk(mut s: &str) -> String {
 /// Opens the data directory's RocksDB directly (not through the ledger API).
 pub fn raw_db(data: &Path) -> rocksdb::DB {
     let opts = rocksdb::Options::default();
-    rocksdb::DB::open_cf(&opts, data.join("db"), custody_ledger::keys::ALL_CFS).expect("open RocksDB")
+    rocksdb::DB::open_cf(&opts, data.join("db"), custody_ledger::keys::ALL_CFS)
+        .expect("open RocksDB")
 }

@@ -36,7 +36,9 @@ fn main() {
 
 fn run(cmd: &mut Command) -> Result<(), String> {
     eprintln!("xtask: running {cmd:?}");
-    let status = cmd.status().map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
     if status.success() {
         Ok(())
     } else {
@@ -58,7 +60,11 @@ fn is_installed(package: &str) -> bool {
 
 /// Installs missing Debian packages (as root directly, otherwise via sudo).
 fn install_packages(packages: &[&str]) -> Result<(), String> {
-    let missing: Vec<&str> = packages.iter().copied().filter(|p| !is_installed(p)).collect();
+    let missing: Vec<&str> = packages
+        .iter()
+        .copied()
+        .filter(|p| !is_installed(p))
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }
@@ -118,7 +124,13 @@ fn ensure_tansu() -> Result<(), String> {
     }
     eprintln!("xtask: installing the Tansu broker (about 8 minutes on 2 cores)");
     run(cargo()
-        .args(["install", "tansu", "--locked", "--features", "dynostore,libsql"])
+        .args([
+            "install",
+            "tansu",
+            "--locked",
+            "--features",
+            "dynostore,libsql",
+        ])
         .env_remove("CARGO_TARGET_DIR"))
 }
 
@@ -126,6 +138,13 @@ fn test(args: &[String]) -> Result<(), String> {
     install_packages(BUILD_PACKAGES)?;
     ensure_tansu()?;
     run(cargo().args(["fmt", "--all", "--check"]))?;
-    run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     run(cargo().args(["test", "--workspace"]).args(args))
 }
