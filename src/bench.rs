@@ -3,7 +3,7 @@
 //! ratios hold on a shared, noisy machine. Rounds alternate the variants and
 //! the median round is reported.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -40,7 +40,7 @@ impl Sample {
     }
 }
 
-fn fresh(dir: &PathBuf, name: &str) -> Result<PathBuf> {
+fn fresh(dir: &Path, name: &str) -> Result<PathBuf> {
     let p = dir.join(name);
     if p.exists() {
         std::fs::remove_dir_all(&p).with_context(|| format!("clearing {}", p.display()))?;
@@ -48,7 +48,7 @@ fn fresh(dir: &PathBuf, name: &str) -> Result<PathBuf> {
     Ok(p)
 }
 
-fn fold_all(dir: &PathBuf, records: &[Record], batch: usize, policy: bool) -> Result<Duration> {
+fn fold_all(dir: &Path, records: &[Record], batch: usize, policy: bool) -> Result<Duration> {
     let mut ledger = Ledger::open_with(dir, FoldOptions { policy })?;
     let started = Instant::now();
     for chunk in records.chunks(batch) {
@@ -59,7 +59,7 @@ fn fold_all(dir: &PathBuf, records: &[Record], batch: usize, policy: bool) -> Re
 
 /// The baseline: the same event bytes, one put each, same batch size, same
 /// RocksDB options and column family, no hashing, no indexes, no policy.
-fn raw_puts(dir: &PathBuf, records: &[Record], batch: usize) -> Result<Duration> {
+fn raw_puts(dir: &Path, records: &[Record], batch: usize) -> Result<Duration> {
     let store = Store::open(dir)?;
     let db = store.raw_db();
     let cf = db

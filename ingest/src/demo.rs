@@ -268,6 +268,8 @@ fn accessed(purpose: P, c: &[C], resource: &str, justification: &str, means: M) 
     })
 }
 
+// One argument per field of DataTransferred: the demo reads like a table.
+#[allow(clippy::too_many_arguments)]
 fn transfer(
     from: &str,
     to: &str,
@@ -859,7 +861,7 @@ fn law_enforcement(b: &mut Builder, rng: &mut Rng, customer: &str, t: i64, count
             "legal-intake",
             "",
             Some(&LEGAL),
-            closed(if counter % 2 == 0 {
+            closed(if counter.is_multiple_of(2) {
                 O::Withdrawn
             } else {
                 O::NoData

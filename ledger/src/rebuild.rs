@@ -154,9 +154,8 @@ fn compare(a: &Store, b: &Store, cf: &'static str) -> Result<CfComparison> {
         differing: 0,
         first_difference: None,
     };
-    let skip = |kv: Option<std::result::Result<(Box<[u8]>, Box<[u8]>), rocksdb::Error>>| kv;
-    let mut l = skip(left.next()).transpose()?;
-    let mut r = skip(right.next()).transpose()?;
+    let mut l = left.next().transpose()?;
+    let mut r = right.next().transpose()?;
     loop {
         while cf == CF_META && l.as_ref().is_some_and(|(k, _)| ignored_meta(k)) {
             l = left.next().transpose()?;
