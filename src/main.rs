@@ -144,16 +144,24 @@ struct KafkaArgs {
     /// Topic of serialized events keyed by customer id.
     #[arg(long, env = "CUSTODY_TOPIC", default_value = "custody.events")]
     topic: String,
-    /// Consumer group (nodes that share a group split the partitions).
+    /// Consumer group id reported to the broker. Partitions are not balanced by the
+    /// group: each node folds the partitions given by --partitions (default: all).
     #[arg(long, env = "CUSTODY_GROUP", default_value = "custody")]
     group: String,
+    /// Partitions (shards) this node folds, e.g. 0,1 (default: every partition of the topic).
+    #[arg(long, env = "CUSTODY_PARTITIONS", value_delimiter = ',')]
+    partitions: Option<Vec<u32>>,
 }
 
 impl KafkaArgs {
     fn consumer(&self) -> Option<ConsumerConfig> {
         self.kafka
             .as_deref()
-            .map(|b| ConsumerConfig::new(b, &self.topic, &self.group))
+            .map(|b| {
+                let mut c = ConsumerConfig::new(b, &self.topic, &self.group);
+                c.partitions = self.partitions.clone();
+                c
+            })
     }
 }
 

@@ -2,10 +2,15 @@
 //!
 //! The consumer follows Quickwit's rule: the checkpoint is committed with the
 //! data it covers. Auto-commit is off; the next offset of every partition is
-//! written in the same RocksDB batch as the entries folded from it, and on
-//! every assignment the consumer is positioned from those stored offsets, so a
+//! written in the same RocksDB batch as the entries folded from it, and every
+//! (re)assignment positions the consumer from those stored offsets, so a
 //! crash at any point neither loses nor doubles an event. Kafka partition p
 //! folds into shard p.
+//!
+//! Partitions are assigned explicitly (all of the topic's, or a fixed list),
+//! not by group rebalancing: a shard's chain lives in one node's RocksDB, so
+//! moving its partition to another node would fork the ledger. Nodes scale
+//! out by owning fixed partition sets; replicas fold the same partitions.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -15,11 +20,10 @@ use custody_ledger::{Ledger, Outcome, Record, SourcePosition};
 use custody_proto::Event;
 use prost::Message as _;
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Message, Timestamp};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
-use rdkafka::types::RDKafkaRespErr;
-use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use rdkafka::{Offset, TopicPartitionList};
 
 use crate::metrics::{Metrics, PartitionDelta};
 
@@ -45,6 +49,9 @@ pub struct ConsumerConfig {
     pub batch_max: usize,
     /// Longest wait to fill a batch before folding what is in hand.
     pub batch_wait: Duration,
+    /// Partitions this node folds; `None` = every partition of the topic
+    /// (partitions added later are picked up).
+    pub partitions: Option<Vec<u32>>,
 }
 
 impl ConsumerConfig {
@@ -55,67 +62,7 @@ impl ConsumerConfig {
             group_id: group_id.into(),
             batch_max: 5000,
             batch_wait: Duration::from_millis(50),
-        }
-    }
-}
-
-/// Positions every newly assigned partition at the next offset stored in
-/// the ledger (classic eager rebalancing, which is what Tansu speaks).
-struct FoldContext {
-    ledger: Arc<Mutex<Ledger>>,
-    topic: String,
-}
-
-impl ClientContext for FoldContext {}
-
-impl ConsumerContext for FoldContext {
-    fn rebalance(
-        &self,
-        consumer: &BaseConsumer<Self>,
-        err: RDKafkaRespErr,
-        tpl: &mut TopicPartitionList,
-    ) {
-        match err {
-            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
-                let positions: Vec<(String, i32, i64)> = match self.ledger.lock() {
-                    Ok(ledger) => tpl
-                        .elements()
-                        .iter()
-                        .map(|e| {
-                            let p = e.partition();
-                            let next = if e.topic() == self.topic {
-                                ledger.next_offset(e.topic(), p as u32)
-                            } else {
-                                0
-                            };
-                            (e.topic().to_string(), p, next as i64)
-                        })
-                        .collect(),
-                    Err(_) => Vec::new(),
-                };
-                for (topic, p, next) in &positions {
-                    if let Err(e) = tpl.set_partition_offset(topic, *p, Offset::Offset(*next)) {
-                        tracing::error!(%topic, partition = p, error = %e, "cannot position partition");
-                    }
-                }
-                tracing::info!(
-                    ?positions,
-                    "partitions assigned, positioned from stored offsets"
-                );
-                if let Err(e) = consumer.assign(tpl) {
-                    tracing::error!(error = %e, "assign failed");
-                }
-            }
-            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
-                tracing::info!(count = tpl.count(), "partitions revoked");
-                if let Err(e) = consumer.unassign() {
-                    tracing::error!(error = %e, "unassign failed");
-                }
-            }
-            other => {
-                tracing::error!(error = ?other, "rebalance error");
-                let _ = consumer.unassign();
-            }
+            partitions: None,
         }
     }
 }
@@ -128,31 +75,26 @@ pub fn run_consumer(
     metrics: Arc<Metrics>,
     stop: Arc<AtomicBool>,
 ) -> Result<(), KafkaError> {
-    let context = FoldContext {
-        ledger: ledger.clone(),
-        topic: config.topic.clone(),
-    };
     let mut client = ClientConfig::new();
     // librdkafka's own debug contexts (e.g. "fetch,broker"), for operators.
     if let Ok(debug) = std::env::var("CUSTODY_KAFKA_DEBUG") {
         client.set("debug", debug);
     }
-    let consumer: BaseConsumer<FoldContext> = client
+    let consumer: BaseConsumer = client
         .set("bootstrap.servers", &config.brokers)
         .set("group.id", &config.group_id)
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
         .set("enable.partition.eof", "false")
-        .set("session.timeout.ms", "10000")
         .set("partition.assignment.strategy", "range")
         // Bounded prefetch: back-pressure instead of unbounded buffering.
         .set("queued.max.messages.kbytes", "65536")
         .set("fetch.message.max.bytes", "10485760")
         .set("receive.message.max.bytes", "110000000")
-        .create_with_context(context)?;
-    consumer.subscribe(&[&config.topic])?;
-    tracing::info!(brokers = %config.brokers, topic = %config.topic, group = %config.group_id, "consuming");
+        .create()?;
+    let mut assigned = assign(&consumer, &ledger, &config, &[])?;
+    tracing::info!(brokers = %config.brokers, topic = %config.topic, partitions = ?assigned, "consuming");
 
     let mut last_lag = Instant::now();
     let mut records: Vec<Record> = Vec::with_capacity(config.batch_max);
@@ -200,11 +142,60 @@ pub fn run_consumer(
         }
         if last_lag.elapsed() > Duration::from_secs(5) {
             update_lag(&consumer, &ledger, &config.topic, &metrics);
+            if config.partitions.is_none() {
+                // Pick up partitions added to the topic since the last look.
+                match assign(&consumer, &ledger, &config, &assigned) {
+                    Ok(now) => assigned = now,
+                    Err(e) => tracing::warn!(error = %e, "cannot refresh the topic's partitions"),
+                }
+            }
             last_lag = Instant::now();
         }
     }
     tracing::info!("consumer stopped after folding the batch in hand");
     Ok(())
+}
+
+/// Assigns the configured partitions (or all of the topic's), each
+/// positioned at the next offset stored in the ledger. Does nothing when the
+/// set equals `current`. Called between batches, so nothing is in hand.
+fn assign(
+    consumer: &BaseConsumer,
+    ledger: &Mutex<Ledger>,
+    config: &ConsumerConfig,
+    current: &[u32],
+) -> Result<Vec<u32>, KafkaError> {
+    let wanted: Vec<u32> = match &config.partitions {
+        Some(list) => list.clone(),
+        None => {
+            let metadata = consumer.fetch_metadata(Some(&config.topic), Duration::from_secs(10))?;
+            let topic = metadata
+                .topics()
+                .iter()
+                .find(|t| t.name() == config.topic)
+                .filter(|t| !t.partitions().is_empty())
+                .ok_or_else(|| KafkaError::Other(format!("topic `{}` does not exist (create it first)", config.topic)))?;
+            let mut ids: Vec<u32> = topic.partitions().iter().map(|p| p.id() as u32).collect();
+            ids.sort_unstable();
+            ids
+        }
+    };
+    if wanted == current {
+        return Ok(wanted);
+    }
+    let mut tpl = TopicPartitionList::new();
+    {
+        let l = ledger
+            .lock()
+            .map_err(|_| KafkaError::Other("ledger lock poisoned".into()))?;
+        for p in &wanted {
+            let next = l.next_offset(&config.topic, *p);
+            tpl.add_partition_offset(&config.topic, *p as i32, Offset::Offset(next as i64))?;
+        }
+    }
+    consumer.assign(&tpl)?;
+    tracing::info!(topic = %config.topic, partitions = ?wanted, "assigned, positioned from stored offsets");
+    Ok(wanted)
 }
 
 fn fold_batch(
@@ -239,7 +230,7 @@ fn fold_batch(
 }
 
 fn update_lag(
-    consumer: &BaseConsumer<FoldContext>,
+    consumer: &BaseConsumer,
     ledger: &Mutex<Ledger>,
     topic: &str,
     metrics: &Metrics,

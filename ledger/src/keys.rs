@@ -10,6 +10,8 @@ pub const CF_STATE: &str = "state";
 pub const CF_META: &str = "meta";
 pub const CF_CHECKPOINTS: &str = "checkpoints";
 pub const CF_QUARANTINE: &str = "quarantine";
+/// Access tokens of the query service, stored only as SHA-256 hashes.
+pub const CF_TOKENS: &str = "tokens";
 
 /// Every column family, in creation order.
 pub const ALL_CFS: &[&str] = &[
@@ -22,6 +24,7 @@ pub const ALL_CFS: &[&str] = &[
     CF_META,
     CF_CHECKPOINTS,
     CF_QUARANTINE,
+    CF_TOKENS,
 ];
 
 /// Column families derived from the entries (dropped and refilled by rebuild).

@@ -129,14 +129,14 @@ impl Store {
         self.key.verifying_key()
     }
 
-    pub(crate) fn cf(&self, name: &str) -> Result<&rocksdb::ColumnFamily> {
+    pub fn cf(&self, name: &str) -> Result<&rocksdb::ColumnFamily> {
         self.db.cf_handle(name).ok_or_else(|| StoreError::Corrupt {
             what: "column families".into(),
             reason: format!("missing column family `{name}`"),
         })
     }
 
-    pub(crate) fn get(&self, cf: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+    pub fn get(&self, cf: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
         Ok(self.db.get_cf(self.cf(cf)?, key)?)
     }
 
