@@ -109,6 +109,11 @@ impl Broker {
         self.spawn();
     }
 
+    /// Starts a stopped broker again on the same port and storage.
+    pub fn start_again(&mut self) {
+        self.spawn();
+    }
+
     pub fn create_topic(&self, name: &str, partitions: u32) {
         let out = Command::new(tansu_bin())
             .args([
