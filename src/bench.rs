@@ -25,6 +25,10 @@ pub struct BenchArgs {
     /// Scratch directory (emptied between rounds).
     #[arg(long, default_value = "target/bench-data")]
     dir: PathBuf,
+    /// Measure the Kafka path instead: produce the workload to a new topic on
+    /// these brokers, then time the fold from Kafka next to a consume-only client.
+    #[arg(long)]
+    kafka: Option<String>,
 }
 
 struct Sample {
@@ -88,6 +92,9 @@ fn peak_rss_mib() -> Option<f64> {
 pub fn run(args: BenchArgs) -> Result<()> {
     let rounds = args.rounds.max(1);
     std::fs::create_dir_all(&args.dir)?;
+    if let Some(brokers) = &args.kafka {
+        return crate::bench_kafka::run(brokers, args.customers, rounds, &args.dir);
+    }
     let events = demo::generate(DemoParams {
         customers: args.customers,
         ..DemoParams::default()

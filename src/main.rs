@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 mod bench;
+mod bench_kafka;
 mod emit;
 
 #[derive(Parser)]

@@ -102,11 +102,55 @@ fn demo(args: &[String]) -> Result<(), String> {
         .args(args))
 }
 
+/// Fold and verify benchmarks, then the Kafka path against a Tansu broker
+/// this task starts on a free loopback port.
 fn bench(args: &[String]) -> Result<(), String> {
     install_packages(BUILD_PACKAGES)?;
+    ensure_tansu()?;
     run(cargo()
         .args(["run", "--release", "--bin", "custody", "--", "bench"])
-        .args(args))
+        .args(args))?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| format!("no free port: {e}"))?
+        .port();
+    let dir = Path::new("target/bench-tansu");
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let url = format!("tcp://127.0.0.1:{port}");
+    let mut broker = Command::new(tansu_bin())
+        .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+        .args(["--storage-engine", "sqlite://tansu.db"])
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start tansu: {e}"))?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if std::time::Instant::now() > deadline {
+            let _ = broker.kill();
+            return Err("tansu did not start listening".into());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let result = run(cargo()
+        .args(["run", "--release", "--bin", "custody", "--", "bench", "--kafka"])
+        .arg(format!("127.0.0.1:{port}"))
+        .args(args));
+    let _ = broker.kill();
+    let _ = broker.wait();
+    result
+}
+
+fn tansu_bin() -> String {
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    let installed = Path::new(&home).join(".cargo/bin/tansu");
+    if installed.exists() {
+        installed.display().to_string()
+    } else {
+        "tansu".into()
+    }
 }
 
 /// The Kafka-protocol broker the end-to-end tests start. Without the
