@@ -67,6 +67,16 @@ pub enum Outcome {
     },
 }
 
+impl Outcome {
+    /// The reason of a quarantined record (empty for other outcomes).
+    pub fn quarantine_reason(self) -> String {
+        match self {
+            Outcome::Quarantined { reason } => reason,
+            _ => String::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct FoldSummary {
     pub outcomes: Vec<Outcome>,
@@ -521,4 +531,97 @@ fn load_states(store: &Store, shards: &mut BTreeMap<u32, ShardCursor>) -> Result
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use custody_proto::event_from_json;
+
+    fn event(id: &str, customer: &str) -> Vec<u8> {
+        event_from_json(&format!(
+            r#"{{"eventId":"{id}","customerId":"{customer}","occurredAt":"2026-01-01T00:00:00Z",
+               "actor":{{"id":"a","role":"ROLE_SUPPORT_ENGINEER"}},
+               "dataAccessed":{{"purpose":"PURPOSE_PROVIDING_SUPPORT","categories":["DATA_CATEGORY_CUSTOMER"]}}}}"#
+        ))
+        .expect("json")
+        .encode_to_vec()
+    }
+
+    fn rec(partition: u32, offset: u64, payload: Vec<u8>) -> Record {
+        Record::new(
+            SourcePosition {
+                topic: "t".into(),
+                partition,
+                offset,
+                timestamp_ms: 7,
+            },
+            payload,
+        )
+    }
+
+    #[test]
+    fn duplicates_redeliveries_and_garbage() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut l = Ledger::open(dir.path()).expect("open");
+        let s = l
+            .fold(&[
+                rec(0, 0, event("e1", "c1")),
+                rec(0, 1, event("e1", "c1")),
+                rec(0, 2, vec![0xff, 0xff]),
+                rec(1, 0, event("e2", "c2")),
+            ])
+            .expect("fold");
+        assert_eq!(
+            s.outcomes,
+            vec![
+                Outcome::Folded { shard: 0, seq: 0 },
+                Outcome::Duplicate { shard: 0, seq: 0 },
+                Outcome::Quarantined {
+                    reason: s.outcomes[2].clone().quarantine_reason()
+                },
+                Outcome::Folded { shard: 1, seq: 0 },
+            ]
+        );
+        assert!(s.outcomes[2]
+            .clone()
+            .quarantine_reason()
+            .contains("protobuf decode failed"));
+        assert_eq!(l.next_offset("t", 0), 3);
+        // A redelivery of offsets already folded changes nothing.
+        let heads = l.heads();
+        let again = l.fold(&[rec(0, 1, event("e9", "c1"))]).expect("fold");
+        assert_eq!(again.outcomes, vec![Outcome::AlreadyFolded]);
+        assert_eq!(l.heads(), heads);
+        // State survives a reopen.
+        drop(l);
+        let l = Ledger::open(dir.path()).expect("reopen");
+        assert_eq!(l.heads(), heads);
+        assert_eq!(l.next_offset("t", 0), 3);
+        assert_eq!(l.store().quarantine(10).expect("q").len(), 1);
+    }
+
+    #[test]
+    fn same_records_give_same_heads_in_any_batching() {
+        let records: Vec<Record> = (0..300)
+            .map(|i| {
+                rec(
+                    i % 3,
+                    u64::from(i / 3),
+                    event(&format!("e{i}"), &format!("c{}", i % 7)),
+                )
+            })
+            .collect();
+        let a = tempfile::tempdir().expect("tmp");
+        let b = tempfile::tempdir().expect("tmp");
+        let mut la = Ledger::open(a.path()).expect("open");
+        let mut lb = Ledger::open(b.path()).expect("open");
+        la.fold(&records).expect("fold");
+        for chunk in records.chunks(17) {
+            lb.fold(chunk).expect("fold");
+        }
+        assert_eq!(la.heads(), lb.heads());
+        let report = crate::verify_store(lb.store(), None, |_| {}).expect("verify");
+        assert!(report.ok(), "{:?}", report.problems);
+    }
 }
