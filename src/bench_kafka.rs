@@ -33,7 +33,11 @@ pub fn run(brokers: &str, customers: u32, rounds: usize, scratch: &Path) -> Resu
             .create()?;
         let results = admin
             .create_topics(
-                &[NewTopic::new(&topic, PARTITIONS, TopicReplication::Fixed(1))],
+                &[NewTopic::new(
+                    &topic,
+                    PARTITIONS,
+                    TopicReplication::Fixed(1),
+                )],
                 &AdminOptions::new(),
             )
             .await?;
@@ -88,7 +92,11 @@ pub fn run(brokers: &str, customers: u32, rounds: usize, scratch: &Path) -> Resu
     println!("| measurement | median seconds | rate | ratio to baseline |");
     println!("|---|---|---|---|");
     println!("| consume-only client, {records} records, {PARTITIONS} partitions (baseline) | {c:.3} | {:.0} records/s | 1.00 |", n / c);
-    println!("| custody fold from Kafka, same topic | {f:.3} | {:.0} events/s | {:.2} |", n / f, c / f);
+    println!(
+        "| custody fold from Kafka, same topic | {f:.3} | {:.0} events/s | {:.2} |",
+        n / f,
+        c / f
+    );
     Ok(())
 }
 

@@ -156,13 +156,11 @@ struct KafkaArgs {
 
 impl KafkaArgs {
     fn consumer(&self) -> Option<ConsumerConfig> {
-        self.kafka
-            .as_deref()
-            .map(|b| {
-                let mut c = ConsumerConfig::new(b, &self.topic, &self.group);
-                c.partitions = self.partitions.clone();
-                c
-            })
+        self.kafka.as_deref().map(|b| {
+            let mut c = ConsumerConfig::new(b, &self.topic, &self.group);
+            c.partitions = self.partitions.clone();
+            c
+        })
     }
 }
 

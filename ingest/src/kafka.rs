@@ -174,7 +174,12 @@ fn assign(
                 .iter()
                 .find(|t| t.name() == config.topic)
                 .filter(|t| !t.partitions().is_empty())
-                .ok_or_else(|| KafkaError::Other(format!("topic `{}` does not exist (create it first)", config.topic)))?;
+                .ok_or_else(|| {
+                    KafkaError::Other(format!(
+                        "topic `{}` does not exist (create it first)",
+                        config.topic
+                    ))
+                })?;
             let mut ids: Vec<u32> = topic.partitions().iter().map(|p| p.id() as u32).collect();
             ids.sort_unstable();
             ids
@@ -229,12 +234,7 @@ fn fold_batch(
     Ok(())
 }
 
-fn update_lag(
-    consumer: &BaseConsumer,
-    ledger: &Mutex<Ledger>,
-    topic: &str,
-    metrics: &Metrics,
-) {
+fn update_lag(consumer: &BaseConsumer, ledger: &Mutex<Ledger>, topic: &str, metrics: &Metrics) {
     let Ok(assignment) = consumer.assignment() else {
         return;
     };

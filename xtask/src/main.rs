@@ -119,7 +119,13 @@ fn bench(args: &[String]) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let url = format!("tcp://127.0.0.1:{port}");
     let mut broker = Command::new(tansu_bin())
-        .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+        .args([
+            "broker",
+            "--listener-url",
+            &url,
+            "--advertised-listener-url",
+            &url,
+        ])
         .args(["--storage-engine", "sqlite://tansu.db"])
         .current_dir(dir)
         .stdout(std::process::Stdio::null())
@@ -135,7 +141,15 @@ fn bench(args: &[String]) -> Result<(), String> {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     let result = run(cargo()
-        .args(["run", "--release", "--bin", "custody", "--", "bench", "--kafka"])
+        .args([
+            "run",
+            "--release",
+            "--bin",
+            "custody",
+            "--",
+            "bench",
+            "--kafka",
+        ])
         .arg(format!("127.0.0.1:{port}"))
         .args(args));
     let _ = broker.kill();
