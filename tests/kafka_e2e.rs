@@ -322,3 +322,35 @@ fn sigkill_at_random_moments_loses_and_doubles_nothing() {
     assert!(out.contains(&format!("{records} entries")), "{out}");
     eprintln!("{kills} SIGKILLs, {records} records folded exactly once");
 }
+
+#[test]
+fn demo_workload_goes_through_kafka() {
+    let broker = Broker::start();
+    broker.create_topic(TOPIC, 2);
+    let dir = tempfile::tempdir().unwrap();
+    let file = demo_file(dir.path(), 10);
+    let text = std::fs::read_to_string(&file).unwrap();
+    let global = text
+        .lines()
+        .filter(|l| !l.contains("\"customerId\""))
+        .count() as u64;
+    let records = text.lines().count() as u64 + global;
+    let data = dir.path().join("data");
+    run_ok(&[
+        "demo",
+        "--data",
+        path_str(&data),
+        "--customers",
+        "10",
+        "--no-serve",
+        "--kafka",
+        &broker.addr(),
+        "--topic",
+        TOPIC,
+    ]);
+    let server = serve_kafka(&data, &broker, "demo");
+    let s = wait_for(&server, records, Duration::from_secs(120));
+    assert_eq!(s["entries"].as_u64().unwrap(), records, "{s}");
+    server.stop();
+    run_ok(&["verify", "--data", path_str(&data)]);
+}

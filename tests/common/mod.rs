@@ -113,19 +113,24 @@ impl Server {
         let _ = self.child.wait();
     }
 
-    /// Stops with SIGTERM (graceful) and waits.
+    /// Stops with SIGTERM and insists on a clean exit (status 0) within 20 s:
+    /// the batch in hand is finished, a checkpoint is left.
     pub fn stop(mut self) {
-        #[cfg(unix)]
         unsafe_kill(self.child.id(), 15);
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                assert!(
+                    status.success(),
+                    "custody serve exited with {status} on SIGTERM"
+                );
                 return;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+        panic!("custody serve did not exit within 20 s of SIGTERM");
     }
 }
 
