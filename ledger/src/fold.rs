@@ -470,9 +470,14 @@ fn write_state(
     state: &ShardState,
     event: &Event,
 ) -> Result<()> {
-    let json = |v: &dyn erased::Json| v.to_json().map_err(StoreError::Invalid);
+    let json =
+        |v: Result<Vec<u8>, serde_json::Error>| v.map_err(|e| StoreError::Invalid(e.to_string()));
     if let Some(c) = state.customers.get(&event.customer_id) {
-        batch.put_cf(cf, keys::state(shard, b'c', &event.customer_id), json(c)?);
+        batch.put_cf(
+            cf,
+            keys::state(shard, b'c', &event.customer_id),
+            json(serde_json::to_vec(c))?,
+        );
     } else if !event.customer_id.is_empty() {
         batch.delete_cf(cf, keys::state(shard, b'c', &event.customer_id));
     }
@@ -481,23 +486,11 @@ fn write_state(
             batch.put_cf(
                 cf,
                 keys::state(shard, b's', &s.subcontractor_id),
-                json(sub)?,
+                json(serde_json::to_vec(sub))?,
             );
         }
     }
     Ok(())
-}
-
-mod erased {
-    /// Serialises policy state values without naming each type here.
-    pub trait Json {
-        fn to_json(&self) -> Result<Vec<u8>, String>;
-    }
-    impl<T: serde::Serialize> Json for T {
-        fn to_json(&self) -> Result<Vec<u8>, String> {
-            serde_json::to_vec(self).map_err(|e| e.to_string())
-        }
-    }
 }
 
 fn load_states(store: &Store, shards: &mut BTreeMap<u32, ShardCursor>) -> Result<()> {
