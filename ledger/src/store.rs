@@ -249,6 +249,38 @@ impl Store {
         Ok(out)
     }
 
+    /// Whether the by-customer index holds any entry of `customer`.
+    pub fn has_customer(&self, customer: &str) -> Result<bool> {
+        let prefix = keys::customer_prefix(customer);
+        let mut iter = self.db.iterator_cf(
+            self.cf(CF_BY_CUSTOMER)?,
+            IteratorMode::From(&prefix, Direction::Forward),
+        );
+        match iter.next() {
+            None => Ok(false),
+            Some(item) => {
+                let (k, _) = item?;
+                // The prefix is length-prefixed, so a longer id sharing the
+                // same bytes cannot match.
+                Ok(k.starts_with(&prefix))
+            }
+        }
+    }
+
+    /// Every entry of every shard, in (shard, seq) order, each checked
+    /// against its hash. For reports that span all customers.
+    pub fn all_entries(&self) -> Result<impl Iterator<Item = Result<(Entry, Hash)>> + '_> {
+        let cf = self.cf(CF_ENTRIES)?;
+        Ok(self.db.iterator_cf(cf, IteratorMode::Start).map(|item| {
+            let (k, v) = item?;
+            let (shard, seq) = keys::parse_entry(&k).ok_or_else(|| StoreError::Corrupt {
+                what: "entries".into(),
+                reason: format!("undecodable key {}", hex::encode(&k)),
+            })?;
+            Entry::open(&v).map_err(|source| StoreError::Entry { shard, seq, source })
+        }))
+    }
+
     /// Findings index scan: (state, rule, customer, shard, seq) filtered by
     /// state byte (None = all) and rule/customer when given.
     pub fn findings(

@@ -1,6 +1,12 @@
 //! The HTTP service (axum): event intake for the embedded path, checkpoints,
-//! and (as they land) the reports. Handlers are thin: parsing and folding
-//! live in `custody-ingest` and `custody-ledger`.
+//! and the reports. Handlers are thin: parsing and folding live in
+//! `custody-ingest` and `custody-ledger`, report building in the pure
+//! [`reports`] module, reading its inputs in [`source`], roles in [`auth`].
+
+pub mod api;
+pub mod auth;
+pub mod reports;
+pub mod source;
 
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -59,7 +65,7 @@ impl ApiError {
             index: None,
         }
     }
-    fn internal(e: impl std::fmt::Display) -> Self {
+    pub(crate) fn internal(e: impl std::fmt::Display) -> Self {
         tracing::error!(error = %e, "internal error");
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
     }
@@ -88,6 +94,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/public-key", get(get_public_key))
         .route("/metrics", get(get_metrics))
         .route("/v1/status", get(get_status))
+        .merge(api::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
@@ -137,6 +144,7 @@ async fn post_events(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    api::authorize_intake(&state, &headers).await?;
     let format = format_of(&headers)?;
     let accepted = parse_batch(format, &body).map_err(|e| ApiError {
         status: StatusCode::UNPROCESSABLE_ENTITY,
@@ -284,6 +292,7 @@ async fn index() -> Html<&'static str> {
         "<li><a href=\"/v1/checkpoint\">/v1/checkpoint</a>: the signed heads of every shard</li>",
         "<li><a href=\"/v1/public-key\">/v1/public-key</a>: the ledger's Ed25519 public key</li>",
         "<li>POST /v1/events: emit events (JSON or protobuf)</li>",
+        "<li><a href=\"/openapi.json\">/openapi.json</a>: every endpoint, including the reports (bearer token required)</li>",
         "</ul></body></html>"
     ))
 }

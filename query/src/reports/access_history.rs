@@ -42,7 +42,8 @@ impl std::str::FromStr for Cursor {
     fn from_str(s: &str) -> Result<Self, String> {
         let bad = || format!("`{s}` is not a cursor returned by this endpoint");
         let mut parts = s.split('.');
-        let (Some(a), Some(b), Some(c), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(a), Some(b), Some(c), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(bad());
         };
@@ -105,9 +106,11 @@ pub struct Access {
     pub withheld_from_customer: bool,
 }
 
-/// Purpose, categories, means and detail of an access-like kind; `None` for
-/// kinds that are not accesses.
-fn access_facts(kind: &Kind) -> Option<(Option<String>, Vec<String>, Option<String>, String)> {
+/// Purpose, categories, means and detail of an access-like event.
+type Facts = (Option<String>, Vec<String>, Option<String>, String);
+
+/// The facts of an access-like kind; `None` for kinds that are not accesses.
+fn access_facts(kind: &Kind) -> Option<Facts> {
     let means = |m: i32| (m != 0).then(|| enum_name::<CollectionMeans>(m));
     Some(match kind {
         Kind::DataAccessed(a) => (
@@ -142,7 +145,10 @@ fn access_facts(kind: &Kind) -> Option<(Option<String>, Vec<String>, Option<Stri
             Some(enum_name::<Purpose>(h.purpose)),
             category_names(&h.categories),
             None,
-            format!("to subcontractor {} in {}", h.subcontractor_id, h.location_country),
+            format!(
+                "to subcontractor {} in {}",
+                h.subcontractor_id, h.location_country
+            ),
         ),
         Kind::LawEnforcementDisclosed(d) => (
             Some(Purpose::LawEnforcementDisclosure.as_str_name().to_string()),
@@ -154,7 +160,10 @@ fn access_facts(kind: &Kind) -> Option<(Option<String>, Vec<String>, Option<Stri
             None,
             vec![],
             None,
-            format!("report {} read by {} ({})", r.report, r.reader, r.reader_role),
+            format!(
+                "report {} read by {} ({})",
+                r.report, r.reader, r.reader_role
+            ),
         ),
         _ => return None,
     })
@@ -229,32 +238,39 @@ mod tests {
     use super::super::gagged_requests;
     use super::*;
     use custody_policy::Severity;
-    use custody_proto::v1::{DataCategory as C, LegalInstrument, LegalMechanism, Role};
+    use custody_proto::v1::{DataCategory as C, LegalInstrument, LegalMechanism};
 
     /// c1: profile (h0, not an access), collected (h1), accessed (h2, with a
     /// USE-MATRIX breach), transfer (h3), handoff (h4), gagged request (h5)
     /// and its disclosure (h6), a report read (h7); c2: one access (h2).
     fn scenario() -> Vec<Item> {
-        let mut accessed = item(
+        let mut private = item(
             2,
             "c1",
             2,
             eng("IE", "IN"),
             accessed(Purpose::ImprovingSupport, &[C::Private]),
         );
-        accessed
-            .verdicts
-            .push(breach("USE-MATRIX", Severity::High, "private data for improving"));
+        private.verdicts.push(breach(
+            "USE-MATRIX",
+            Severity::High,
+            "private data for improving",
+        ));
         vec![
             item(0, "c1", 0, None, profile(true)),
             item(1, "c1", 1, eng("IE", "IE"), collected("IE", &[C::Customer])),
-            accessed,
+            private,
             item(
                 3,
                 "c1",
                 3,
                 eng("IE", "IE"),
-                transferred("IE", "US", false, LegalMechanism::StandardContractualClauses),
+                transferred(
+                    "IE",
+                    "US",
+                    false,
+                    LegalMechanism::StandardContractualClauses,
+                ),
             ),
             item(4, "c1", 4, eng("IE", "IE"), handoff("sub-1", "IE")),
             item(
@@ -264,9 +280,21 @@ mod tests {
                 eng("US", "US"),
                 le_received("r-1", "US", LegalInstrument::Subpoena, true, true, None),
             ),
-            item(6, "c1", 6, eng("US", "US"), le_disclosed("r-1", &[C::Contact])),
+            item(
+                6,
+                "c1",
+                6,
+                eng("US", "US"),
+                le_disclosed("r-1", &[C::Contact]),
+            ),
             item(7, "c1", 7, eng("US", "US"), report_read()),
-            item(8, "c2", 2, eng("IE", "IE"), accessed(Purpose::ProvidingSupport, &[C::Contact])),
+            item(
+                8,
+                "c2",
+                2,
+                eng("IE", "IE"),
+                accessed(Purpose::ProvidingSupport, &[C::Contact]),
+            ),
         ]
     }
 
@@ -319,7 +347,14 @@ mod tests {
             "c1",
             5,
             eng("US", "US"),
-            le_received("r-1", "US", LegalInstrument::Subpoena, true, true, Some(T0 + 50 * HOUR)),
+            le_received(
+                "r-1",
+                "US",
+                LegalInstrument::Subpoena,
+                true,
+                true,
+                Some(T0 + 50 * HOUR),
+            ),
         );
         let h = build(&items, &params(Audience::Customer, &items));
         assert_eq!(h.accesses.len(), 6);
@@ -364,6 +399,5 @@ mod tests {
         assert_eq!(c.to_string().parse::<Cursor>(), Ok(c));
         assert!("1.2".parse::<Cursor>().is_err());
         assert!("a.b.c".parse::<Cursor>().is_err());
-        let _ = Role::Customer;
     }
 }

@@ -330,7 +330,10 @@ pub fn enum_name<E: NamedEnum>(v: i32) -> String {
 }
 
 pub fn category_names(values: &[i32]) -> Vec<String> {
-    values.iter().map(|v| enum_name::<DataCategory>(*v)).collect()
+    values
+        .iter()
+        .map(|v| enum_name::<DataCategory>(*v))
+        .collect()
 }
 
 /// The request id of a law-enforcement event.
@@ -354,8 +357,7 @@ pub fn gagged_requests(items: &[Item], now_ms: i64) -> BTreeSet<String> {
         .filter_map(|i| match &i.event.kind {
             Some(Kind::LawEnforcementRequestReceived(r))
                 if r.nondisclosure_order
-                    && r
-                        .nondisclosure_expires_at
+                    && r.nondisclosure_expires_at
                         .as_ref()
                         .is_none_or(|t| now_ms < timestamp_ms(t)) =>
             {
@@ -382,8 +384,8 @@ pub(crate) mod fixture {
     //! A small hand-written scenario shared by the builders' tests.
     use super::*;
     use custody_policy::Severity;
-    use custody_proto::v1::{self, Actor};
     use custody_proto::timestamp_from_ms;
+    use custody_proto::v1::{self, Actor};
 
     /// 2026-01-01T00:00:00Z
     pub const T0: i64 = 1_767_225_600_000;

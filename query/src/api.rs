@@ -1,0 +1,698 @@
+//! Report endpoints: authentication and roles, parameters, content
+//! negotiation, and recording every read in the ledger. The documents
+//! themselves are built by the pure [`crate::reports`] builders.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use custody_ledger::{Ledger, Outcome};
+use custody_proto::v1::{self, Actor, EntityKind, ReportRead};
+use custody_proto::{timestamp_from_ms, Event, Kind, Timestamp};
+use prost::Message;
+use serde::Serialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::auth::{self, Principal, Role};
+use crate::reports::access_history::{self, Cursor, DEFAULT_LIMIT, MAX_LIMIT};
+use crate::reports::render::{self, Document};
+use crate::reports::{
+    disclosure, findings, gagged_requests, law_enforcement, residency, Audience, Period, Signed,
+};
+use crate::source::{self, SourceError};
+use crate::{now_ms, ApiError, AppState};
+
+/// Subject recorded for reads of reports that span customers (the
+/// law-enforcement report, unfiltered findings): report reads need a
+/// customer id, and `*` cannot be mistaken for one of the emitters' ids.
+pub const AGGREGATE_SUBJECT: &str = "*";
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/customers/{id}/access-history", get(get_access_history))
+        .route("/v1/customers/{id}/reports/disclosure", get(get_disclosure))
+        .route("/v1/customers/{id}/reports/residency", get(get_residency))
+        .route("/v1/reports/law-enforcement", get(get_law_enforcement))
+        .route("/v1/findings", get(get_findings))
+        .route("/openapi.json", get(|| async { Json(openapi()) }))
+}
+
+impl From<SourceError> for ApiError {
+    fn from(e: SourceError) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+fn bad_param(name: &str, message: impl std::fmt::Display) -> ApiError {
+    let mut e = ApiError::new(
+        StatusCode::BAD_REQUEST,
+        format!("parameter `{name}`: {message}"),
+    );
+    e.field = Some(name.into());
+    e
+}
+
+/// Runs `f` with the ledger locked, off the async threads.
+async fn with_ledger<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&mut Ledger) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let ledger = state.ledger.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut ledger = ledger
+            .lock()
+            .map_err(|_| ApiError::internal("ledger lock poisoned"))?;
+        f(&mut ledger)
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+fn bearer_of(headers: &HeaderMap) -> Option<String> {
+    auth::bearer(
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+    )
+    .map(str::to_string)
+}
+
+/// The caller of a report endpoint: 401 without a known token.
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
+    let unauthorized = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "a bearer token is required (Authorization: Bearer TOKEN; see `custody token create`)",
+        )
+    };
+    let token = bearer_of(headers).ok_or_else(unauthorized)?;
+    with_ledger(state, move |l| {
+        auth::lookup(l.store(), &token).map_err(ApiError::internal)
+    })
+    .await?
+    .ok_or_else(unauthorized)
+}
+
+/// `POST /v1/events`: open until the first token is created, then only for
+/// emitter and officer tokens.
+pub(crate) async fn authorize_intake(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(), ApiError> {
+    let token = bearer_of(headers);
+    let principal = with_ledger(state, move |l| {
+        let store = l.store();
+        if !auth::any_tokens(store).map_err(ApiError::internal)? {
+            return Ok(None);
+        }
+        let p = match token {
+            Some(t) => auth::lookup(store, &t).map_err(ApiError::internal)?,
+            None => None,
+        };
+        p.map(Some).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "an emitter or officer bearer token is required to post events",
+            )
+        })
+    })
+    .await?;
+    match principal {
+        Some(p) if p.grant.role == Role::Customer => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "a customer token cannot post events",
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn forbidden(message: &str) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, message)
+}
+
+/// Officers read any customer; a customer token only its own.
+fn may_read_customer(p: &Principal, customer: &str) -> Result<Audience, ApiError> {
+    match (p.grant.role, &p.grant.customer) {
+        (Role::Officer, _) => Ok(Audience::Officer),
+        (Role::Customer, Some(own)) if own == customer => Ok(Audience::Customer),
+        (Role::Customer, _) => Err(forbidden(
+            "this token reads only its own customer's reports",
+        )),
+        (Role::Emitter, _) => Err(forbidden("an emitter token cannot read reports")),
+    }
+}
+
+fn officer_only(p: &Principal) -> Result<(), ApiError> {
+    match p.grant.role {
+        Role::Officer => Ok(()),
+        _ => Err(forbidden("this endpoint is for compliance officers")),
+    }
+}
+
+/// Output format: `?format=` wins over `Accept`; JSON by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutFormat {
+    Json,
+    Csv,
+    Html,
+}
+
+impl OutFormat {
+    pub fn parse(s: &str) -> Option<OutFormat> {
+        match s {
+            "json" => Some(OutFormat::Json),
+            "csv" => Some(OutFormat::Csv),
+            "html" => Some(OutFormat::Html),
+            _ => None,
+        }
+    }
+
+    fn negotiate(q: &HashMap<String, String>, headers: &HeaderMap) -> Result<Self, ApiError> {
+        if let Some(f) = q.get("format") {
+            return Self::parse(f).ok_or_else(|| bad_param("format", "expected json, csv or html"));
+        }
+        let accept = headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        // First listed type we serve; browsers list text/html first.
+        for t in accept.split(',') {
+            match t.split(';').next().unwrap_or("").trim() {
+                "text/csv" => return Ok(OutFormat::Csv),
+                "text/html" => return Ok(OutFormat::Html),
+                "application/json" => return Ok(OutFormat::Json),
+                _ => {}
+            }
+        }
+        Ok(OutFormat::Json)
+    }
+}
+
+/// Renders a signed document; the checkpoint number is also a header, so
+/// CSV (a bare table) still says what it was computed at.
+pub fn respond<T: Serialize + Document>(
+    format: OutFormat,
+    doc: &Signed<T>,
+) -> Result<Response, ApiError> {
+    let mut resp = match format {
+        OutFormat::Json => {
+            Json(serde_json::to_value(doc).map_err(ApiError::internal)?).into_response()
+        }
+        OutFormat::Csv => (
+            [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+            render::csv(&doc.report),
+        )
+            .into_response(),
+        OutFormat::Html => Html(render::html(doc)).into_response(),
+    };
+    resp.headers_mut().insert(
+        "x-custody-checkpoint",
+        HeaderValue::from(doc.checkpoint.number),
+    );
+    Ok(resp)
+}
+
+/// An RFC 3339 time parameter, in ms.
+fn time_param(q: &HashMap<String, String>, name: &str) -> Result<Option<i64>, ApiError> {
+    match q.get(name) {
+        None => Ok(None),
+        Some(s) => parse_rfc3339(s).map(Some).map_err(|_| {
+            bad_param(
+                name,
+                format!("`{s}` is not an RFC 3339 time, e.g. 2026-01-31T00:00:00Z"),
+            )
+        }),
+    }
+}
+
+/// Parses an RFC 3339 time with the proto3 JSON timestamp parser, so
+/// parameters accept exactly what events do.
+pub fn parse_rfc3339(s: &str) -> Result<i64, String> {
+    let ts: Timestamp =
+        serde_json::from_value(serde_json::Value::String(s.into())).map_err(|e| e.to_string())?;
+    Ok(custody_proto::timestamp_ms(&ts))
+}
+
+/// `[from, to)` from the query; 400 when `from` is not before `to`.
+fn period_param(q: &HashMap<String, String>) -> Result<Period, ApiError> {
+    let period = Period {
+        from_ms: time_param(q, "from")?,
+        to_ms: time_param(q, "to")?,
+    };
+    if let (Some(f), Some(t)) = (period.from_ms, period.to_ms) {
+        if f >= t {
+            return Err(bad_param("to", "must be later than `from`"));
+        }
+    }
+    Ok(period)
+}
+
+fn bounds(p: &Period) -> (i64, i64) {
+    (p.from_ms.unwrap_or(i64::MIN), p.to_ms.unwrap_or(i64::MAX))
+}
+
+fn not_found(customer: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!("customer `{customer}` has no entries in this ledger"),
+    )
+}
+
+/// The report-read event of a successful read. Its id is derived from the
+/// reader, report, subject and time, so a retried delivery folds once.
+pub fn report_read_event(reader: &Principal, report: &str, subject: &str, now_ms: i64) -> Event {
+    let mut h = Sha256::new();
+    h.update(reader.token_hash);
+    for part in [report.as_bytes(), b"\0", subject.as_bytes(), b"\0"] {
+        h.update(part);
+    }
+    h.update(now_ms.to_be_bytes());
+    let id = hex::encode(h.finalize());
+    let (role, kind, entity_name) = match reader.grant.role {
+        Role::Customer => (
+            v1::Role::Customer,
+            EntityKind::Customer,
+            reader.grant.customer.clone().unwrap_or_default(),
+        ),
+        Role::Officer | Role::Emitter => (
+            v1::Role::ComplianceOfficer,
+            EntityKind::Organisation,
+            String::new(),
+        ),
+    };
+    Event {
+        event_id: format!("read-{}", &id[..32]),
+        customer_id: subject.into(),
+        occurred_at: Some(timestamp_from_ms(now_ms)),
+        service: "custody-query".into(),
+        case_id: String::new(),
+        actor: Some(Actor {
+            id: reader.reader_id(),
+            role: role as i32,
+            entity_kind: kind as i32,
+            entity_name,
+            office_country: String::new(),
+            location_country: String::new(),
+        }),
+        kind: Some(Kind::ReportRead(ReportRead {
+            report: report.into(),
+            reader: reader.reader_id(),
+            reader_role: role.as_str_name().into(),
+        })),
+    }
+}
+
+/// Records a read before the document is returned: a read that cannot be
+/// recorded is not served.
+async fn record_read(
+    state: &AppState,
+    reader: &Principal,
+    report: &str,
+    subject: &str,
+    now: i64,
+) -> Result<(), ApiError> {
+    let event = report_read_event(reader, report, subject, now);
+    if let Some(emitter) = &state.emitter {
+        emitter
+            .send(std::slice::from_ref(&event))
+            .await
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("recording the read: {e}"),
+                )
+            })?;
+        return Ok(());
+    }
+    let bytes = event.encode_to_vec();
+    let customer = event.customer_id.clone();
+    with_ledger(state, move |l| {
+        let records = l.embedded_records(vec![(customer, bytes)]);
+        let summary = l.fold(&records).map_err(ApiError::internal)?;
+        match summary.outcomes.first() {
+            Some(Outcome::Quarantined { reason }) => Err(ApiError::internal(format!(
+                "report read was quarantined: {reason}"
+            ))),
+            _ => Ok(()),
+        }
+    })
+    .await
+}
+
+async fn get_access_history(
+    State(state): State<AppState>,
+    Path(customer): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let format = OutFormat::negotiate(&q, &headers)?;
+    let reader = authenticate(&state, &headers).await?;
+    let audience = may_read_customer(&reader, &customer)?;
+    let period = period_param(&q)?;
+    let limit = match q.get("limit") {
+        None => DEFAULT_LIMIT,
+        Some(s) => match s.parse::<usize>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+            _ => return Err(bad_param("limit", format!("expected 1 to {MAX_LIMIT}"))),
+        },
+    };
+    let cursor = q
+        .get("cursor")
+        .map(|s| s.parse::<Cursor>())
+        .transpose()
+        .map_err(|e| bad_param("cursor", e))?;
+    let now = now_ms();
+    let c = customer.clone();
+    let (checkpoint, items, gagged) = with_ledger(&state, move |l| {
+        let store = l.store();
+        if !store.has_customer(&c).map_err(ApiError::internal)? {
+            return Err(not_found(&c));
+        }
+        let (from, mut to) = bounds(&period);
+        // Everything after the cursor was on earlier pages.
+        if let Some(cur) = cursor {
+            to = to.min(cur.at_ms.saturating_add(1));
+        }
+        let items = source::customer_items(store, &c, from, to)?;
+        // Only a customer's copy with a disclosure in range needs the
+        // requests' orders, which may predate the range.
+        let gagged = if audience == Audience::Customer && items.iter().any(source::is_disclosure) {
+            gagged_requests(&source::customer_items(store, &c, i64::MIN, i64::MAX)?, now)
+        } else {
+            Default::default()
+        };
+        let cp = l.checkpoint(now).map_err(ApiError::internal)?;
+        Ok((cp, items, gagged))
+    })
+    .await?;
+    let report = access_history::build(
+        &items,
+        &access_history::Params {
+            customer: customer.clone(),
+            period,
+            limit,
+            cursor,
+            audience,
+            gagged,
+        },
+    );
+    let doc = Signed::new(checkpoint, now, report);
+    record_read(&state, &reader, "access-history", &customer, now).await?;
+    respond(format, &doc)
+}
+
+/// Loads the customer's items of all time (the builders need events from
+/// before the period) and the checkpoint, under one lock.
+async fn customer_inputs(
+    state: &AppState,
+    customer: &str,
+    now: i64,
+) -> Result<(custody_ledger::Checkpoint, Vec<crate::reports::Item>), ApiError> {
+    let c = customer.to_string();
+    with_ledger(state, move |l| {
+        let items = source::customer_items(l.store(), &c, i64::MIN, i64::MAX)?;
+        if items.is_empty() {
+            return Err(not_found(&c));
+        }
+        let cp = l.checkpoint(now).map_err(ApiError::internal)?;
+        Ok((cp, items))
+    })
+    .await
+}
+
+async fn get_disclosure(
+    State(state): State<AppState>,
+    Path(customer): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let format = OutFormat::negotiate(&q, &headers)?;
+    let reader = authenticate(&state, &headers).await?;
+    let audience = may_read_customer(&reader, &customer)?;
+    let period = period_param(&q)?;
+    let now = now_ms();
+    let (checkpoint, items) = customer_inputs(&state, &customer, now).await?;
+    let report = disclosure::build(
+        &items,
+        &disclosure::Params {
+            customer: customer.clone(),
+            period,
+            audience,
+            now_ms: now,
+        },
+    );
+    let doc = Signed::new(checkpoint, now, report);
+    record_read(&state, &reader, "disclosure", &customer, now).await?;
+    respond(format, &doc)
+}
+
+async fn get_residency(
+    State(state): State<AppState>,
+    Path(customer): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let format = OutFormat::negotiate(&q, &headers)?;
+    let reader = authenticate(&state, &headers).await?;
+    may_read_customer(&reader, &customer)?;
+    let period = period_param(&q)?;
+    let now = now_ms();
+    let (checkpoint, items) = customer_inputs(&state, &customer, now).await?;
+    let report = residency::build(
+        &items,
+        &residency::Params {
+            customer: customer.clone(),
+            period,
+        },
+    );
+    let doc = Signed::new(checkpoint, now, report);
+    record_read(&state, &reader, "residency", &customer, now).await?;
+    respond(format, &doc)
+}
+
+async fn get_law_enforcement(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let format = OutFormat::negotiate(&q, &headers)?;
+    let reader = authenticate(&state, &headers).await?;
+    officer_only(&reader)?;
+    let period = period_param(&q)?;
+    let now = now_ms();
+    let (checkpoint, items) = with_ledger(&state, move |l| {
+        let items = source::law_enforcement_items(l.store())?;
+        let cp = l.checkpoint(now).map_err(ApiError::internal)?;
+        Ok((cp, items))
+    })
+    .await?;
+    let doc = Signed::new(checkpoint, now, law_enforcement::build(&items, period, now));
+    record_read(&state, &reader, "law-enforcement", AGGREGATE_SUBJECT, now).await?;
+    respond(format, &doc)
+}
+
+/// `open` | `closed` | `recorded` as the findings index's state byte.
+pub fn finding_state(s: &str) -> Option<u8> {
+    match s {
+        "open" => Some(b'o'),
+        "closed" => Some(b'c'),
+        "recorded" => Some(b'r'),
+        _ => None,
+    }
+}
+
+async fn get_findings(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let format = OutFormat::negotiate(&q, &headers)?;
+    let reader = authenticate(&state, &headers).await?;
+    officer_only(&reader)?;
+    let state_byte = q
+        .get("state")
+        .map(|s| {
+            finding_state(s).ok_or_else(|| bad_param("state", "expected open, closed or recorded"))
+        })
+        .transpose()?;
+    if let Some(r) = q.get("rule") {
+        if custody_policy::rule(r).is_none() {
+            return Err(bad_param(
+                "rule",
+                format!("`{r}` is not a rule id (see RULES.md)"),
+            ));
+        }
+    }
+    let filter = findings::Filter {
+        rule: q.get("rule").cloned(),
+        customer: q.get("customer").cloned(),
+        state: q.get("state").cloned(),
+    };
+    let now = now_ms();
+    let f = filter.clone();
+    let (checkpoint, keyed) = with_ledger(&state, move |l| {
+        let keyed = source::finding_items(
+            l.store(),
+            state_byte,
+            f.rule.as_deref(),
+            f.customer.as_deref(),
+        )?;
+        let cp = l.checkpoint(now).map_err(ApiError::internal)?;
+        Ok((cp, keyed))
+    })
+    .await?;
+    let subject = filter
+        .customer
+        .clone()
+        .unwrap_or_else(|| AGGREGATE_SUBJECT.into());
+    let doc = Signed::new(checkpoint, now, findings::build(filter, keyed));
+    record_read(&state, &reader, "findings", &subject, now).await?;
+    respond(format, &doc)
+}
+
+/// The OpenAPI 3.1 description of every endpoint (hand-written).
+pub fn openapi() -> serde_json::Value {
+    let p = |name: &str, desc: &str| json!({"name": name, "in": "query", "required": false, "description": desc, "schema": {"type": "string"}});
+    let id = json!({"name": "id", "in": "path", "required": true, "description": "customer id", "schema": {"type": "string"}});
+    let from = p(
+        "from",
+        "start of the period, RFC 3339, inclusive (default: all time)",
+    );
+    let to = p(
+        "to",
+        "end of the period, RFC 3339, exclusive (default: all time)",
+    );
+    let format = json!({"name": "format", "in": "query", "required": false,
+        "description": "json (default), csv (the main table) or html; overrides Accept",
+        "schema": {"type": "string", "enum": ["json", "csv", "html"]}});
+    let report = |summary: &str, params: serde_json::Value, roles: &str| {
+        json!({"get": {
+            "summary": summary,
+            "description": format!("Roles: {roles}. Every successful read is recorded in the ledger as a report_read event. The document carries the signed checkpoint it was computed at."),
+            "security": [{"bearer": []}],
+            "parameters": params,
+            "responses": {
+                "200": {"description": "the report", "content": {
+                    "application/json": {"schema": {"type": "object"}},
+                    "text/csv": {"schema": {"type": "string"}},
+                    "text/html": {"schema": {"type": "string"}}}},
+                "400": {"description": "a bad parameter, named in `field`"},
+                "401": {"description": "no valid bearer token"},
+                "403": {"description": "the token's role may not read this"},
+                "404": {"description": "unknown customer (no entries)"}
+            }
+        }})
+    };
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Custody", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "Verifiable chain-of-custody ledger for customer data."},
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+            "description": "tokens from `custody token create --role officer|customer|emitter`"}}},
+        "paths": {
+            "/v1/events": {"post": {
+                "summary": "Post one event or a batch (JSON, protobuf, delimited protobuf); all or nothing",
+                "description": "Open while no token exists; afterwards an emitter or officer token is required.",
+                "requestBody": {"content": {
+                    "application/json": {"schema": {"type": "object"}},
+                    "application/x-protobuf": {"schema": {"type": "string", "format": "binary"}},
+                    "application/x-protobuf-delimited": {"schema": {"type": "string", "format": "binary"}}}},
+                "responses": {"200": {"description": "per-event outcomes"}, "401": {"description": "token required"},
+                    "403": {"description": "customer tokens cannot post"}, "413": {"description": "over 16 MiB"},
+                    "415": {"description": "unsupported content type"}, "422": {"description": "invalid event; names index and field"}}}},
+            "/v1/checkpoint": {"get": {"summary": "The signed checkpoint of the current heads", "responses": {"200": {"description": "checkpoint JSON"}}}},
+            "/v1/public-key": {"get": {"summary": "The ledger's Ed25519 public key (hex)", "responses": {"200": {"description": "hex text"}}}},
+            "/v1/status": {"get": {"summary": "Entries, quarantined records, offsets", "responses": {"200": {"description": "status JSON"}}}},
+            "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "text exposition format"}}}},
+            "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "ok"}}}},
+            "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI JSON"}}}},
+            "/v1/customers/{id}/access-history": report(
+                "Every access to the customer's data, newest first, paginated",
+                json!([id, from, to,
+                    {"name": "limit", "in": "query", "required": false, "description": "page size, 1 to 1000 (default 100)", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
+                    p("cursor", "nextCursor of the previous page"), format]),
+                "officer (any customer), customer (own id only)"),
+            "/v1/customers/{id}/reports/disclosure": report(
+                "Use matrix, subcontractor handoffs, law-enforcement requests, transfers and findings",
+                json!([id, from, to, format]),
+                "officer (any customer), customer (own id only; requests under a non-disclosure order in force are withheld)"),
+            "/v1/customers/{id}/reports/residency": report(
+                "Storage countries over time, transfers, accessor countries, the EEA restriction",
+                json!([id, from, to, format]),
+                "officer (any customer), customer (own id only)"),
+            "/v1/reports/law-enforcement": report(
+                "Requests of all customers by jurisdiction, instrument and outcome; notified and disclosed shares",
+                json!([from, to, format]),
+                "officer"),
+            "/v1/findings": report(
+                "Policy findings joined with their verdicts",
+                json!([p("rule", "rule id, e.g. USE-MATRIX"), p("customer", "customer id"),
+                       {"name": "state", "in": "query", "required": false, "schema": {"type": "string", "enum": ["open", "closed", "recorded"]}},
+                       format]),
+                "officer"),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Grant;
+
+    #[test]
+    fn report_read_events_are_valid_and_deterministic() {
+        let reader = Principal {
+            grant: Grant {
+                role: Role::Customer,
+                customer: Some("c1".into()),
+            },
+            token_hash: [7; 32],
+        };
+        let a = report_read_event(&reader, "disclosure", "c1", 1000);
+        custody_proto::validate(&a).expect("valid event");
+        assert_eq!(a, report_read_event(&reader, "disclosure", "c1", 1000));
+        assert_ne!(
+            a.event_id,
+            report_read_event(&reader, "residency", "c1", 1000).event_id
+        );
+        assert_ne!(
+            a.event_id,
+            report_read_event(&reader, "disclosure", "c1", 1001).event_id
+        );
+        assert_eq!(
+            a.actor.as_ref().map(|x| x.role),
+            Some(v1::Role::Customer as i32)
+        );
+    }
+
+    #[test]
+    fn parses_times_and_formats() {
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:01Z"), Ok(1000));
+        assert!(parse_rfc3339("yesterday").is_err());
+        assert_eq!(OutFormat::parse("csv"), Some(OutFormat::Csv));
+        assert_eq!(OutFormat::parse("xml"), None);
+        let mut q = HashMap::new();
+        q.insert("from".to_string(), "2026-02-01T00:00:00Z".to_string());
+        q.insert("to".to_string(), "2026-01-01T00:00:00Z".to_string());
+        assert_eq!(period_param(&q).unwrap_err().field.as_deref(), Some("to"));
+    }
+
+    #[test]
+    fn openapi_lists_every_endpoint() {
+        let doc = openapi();
+        for path in [
+            "/v1/events",
+            "/v1/customers/{id}/access-history",
+            "/v1/customers/{id}/reports/disclosure",
+            "/v1/customers/{id}/reports/residency",
+            "/v1/reports/law-enforcement",
+            "/v1/findings",
+        ] {
+            assert!(doc["paths"].get(path).is_some(), "{path}");
+        }
+    }
+}
