@@ -19,6 +19,7 @@ use std::sync::Arc;
 mod bench;
 mod bench_kafka;
 mod emit;
+mod report_cmd;
 
 #[derive(Parser)]
 #[command(
@@ -132,6 +133,16 @@ enum Command {
         rule: Option<String>,
         #[arg(long)]
         customer: Option<String>,
+    },
+    /// Disclosure, residency, access-history, law-enforcement and findings reports from a data directory.
+    Report {
+        #[command(subcommand)]
+        kind: report_cmd::ReportKind,
+    },
+    /// Bearer tokens of the query service.
+    Token {
+        #[command(subcommand)]
+        command: report_cmd::TokenCommand,
     },
     /// Measure fold and verify throughput against raw baselines in the same process.
     Bench(bench::BenchArgs),
@@ -348,6 +359,8 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Bench(args) => bench::run(args),
+        Command::Report { kind } => report_cmd::run_report(kind),
+        Command::Token { command } => report_cmd::run_token(command),
         Command::Rebuild { data } => {
             let store = Store::open(&data.data)?;
             let scratch = data.data.join("rebuild-scratch");

@@ -1,0 +1,242 @@
+//! `custody report ...` and `custody token create`: the query service's
+//! documents straight from a data directory, and its bearer tokens.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use custody_ledger::{Ledger, Store};
+use custody_query::api::{finding_state, parse_rfc3339, OutFormat};
+use custody_query::auth::{self, Grant, Role};
+use custody_query::reports::access_history::{self, Cursor, DEFAULT_LIMIT, MAX_LIMIT};
+use custody_query::reports::render::{self, Document};
+use custody_query::reports::{
+    disclosure, findings, gagged_requests, law_enforcement, residency, Audience, Period, Signed,
+};
+use custody_query::source;
+use serde::Serialize;
+
+#[derive(clap::Args, Clone)]
+pub struct ReportArgs {
+    /// Data directory (RocksDB in DIR/db, signing key in DIR/ledger.key).
+    #[arg(long, env = "CUSTODY_DATA", default_value = "./data")]
+    data: PathBuf,
+    /// The customer (required for disclosure, residency and access-history).
+    #[arg(long)]
+    customer: Option<String>,
+    /// Start of the period, RFC 3339, inclusive (default: all time).
+    #[arg(long)]
+    from: Option<String>,
+    /// End of the period, RFC 3339, exclusive (default: all time).
+    #[arg(long)]
+    to: Option<String>,
+    /// json | csv | html
+    #[arg(long, default_value = "json")]
+    format: String,
+    /// Prepare the customer's copy (withholds requests under a non-disclosure
+    /// order in force) instead of the officer's.
+    #[arg(long)]
+    customer_copy: bool,
+    /// access-history: page size (1 to 1000).
+    #[arg(long, default_value_t = DEFAULT_LIMIT)]
+    limit: usize,
+    /// access-history: the nextCursor of the previous page.
+    #[arg(long)]
+    cursor: Option<String>,
+    /// findings: rule id.
+    #[arg(long)]
+    rule: Option<String>,
+    /// findings: open | closed | recorded.
+    #[arg(long)]
+    state: Option<String>,
+}
+
+#[derive(clap::Subcommand)]
+pub enum ReportKind {
+    /// Use matrix, subcontractor handoffs, law-enforcement requests, transfers, findings.
+    Disclosure(ReportArgs),
+    /// Storage countries over time, transfers, accessor countries, the EEA restriction.
+    Residency(ReportArgs),
+    /// Every access to the customer's data, newest first.
+    AccessHistory(ReportArgs),
+    /// Law-enforcement requests of all customers by jurisdiction, instrument, outcome.
+    LawEnforcement(ReportArgs),
+    /// Policy findings with their verdicts.
+    Findings(ReportArgs),
+}
+
+#[derive(clap::Subcommand)]
+pub enum TokenCommand {
+    /// Create a bearer token; it is printed once and only its SHA-256 is stored.
+    Create {
+        #[arg(long, env = "CUSTODY_DATA", default_value = "./data")]
+        data: PathBuf,
+        /// officer | customer | emitter
+        #[arg(long)]
+        role: String,
+        /// The customer a customer token may read.
+        #[arg(long)]
+        customer: Option<String>,
+    },
+}
+
+pub fn run_token(command: TokenCommand) -> Result<()> {
+    let TokenCommand::Create {
+        data,
+        role,
+        customer,
+    } = command;
+    let role: Role = role.parse()?;
+    let store =
+        Store::open(&data).with_context(|| format!("opening data directory {}", data.display()))?;
+    let token = auth::create_token(&store, &Grant { role, customer })?;
+    println!("{token}");
+    Ok(())
+}
+
+fn period(a: &ReportArgs) -> Result<Period> {
+    let t = |name: &str, v: &Option<String>| -> Result<Option<i64>> {
+        v.as_deref()
+            .map(|s| {
+                parse_rfc3339(s)
+                    .map_err(|_| anyhow::anyhow!("--{name} `{s}` is not an RFC 3339 time"))
+            })
+            .transpose()
+    };
+    let p = Period {
+        from_ms: t("from", &a.from)?,
+        to_ms: t("to", &a.to)?,
+    };
+    if let (Some(f), Some(t)) = (p.from_ms, p.to_ms) {
+        if f >= t {
+            bail!("--to must be later than --from");
+        }
+    }
+    Ok(p)
+}
+
+fn customer(a: &ReportArgs) -> Result<String> {
+    a.customer
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("--customer is required for this report"))
+}
+
+fn open(data: &Path) -> Result<Ledger> {
+    Ledger::open(data).with_context(|| format!("opening data directory {}", data.display()))
+}
+
+fn print<T: Serialize + Document>(format: OutFormat, doc: &Signed<T>) -> Result<()> {
+    match format {
+        OutFormat::Json => println!("{}", serde_json::to_string_pretty(doc)?),
+        OutFormat::Csv => print!("{}", render::csv(&doc.report)),
+        OutFormat::Html => println!("{}", render::html(doc)),
+    }
+    Ok(())
+}
+
+/// Same documents as the HTTP endpoints. The command runs with the data
+/// directory's own authority (an operator's), so it writes no report-read
+/// event: reads through the service are the ones recorded.
+pub fn run_report(kind: ReportKind) -> Result<()> {
+    let now = custody_query::now_ms();
+    let (ReportKind::Disclosure(a)
+    | ReportKind::Residency(a)
+    | ReportKind::AccessHistory(a)
+    | ReportKind::LawEnforcement(a)
+    | ReportKind::Findings(a)) = &kind;
+    let format = OutFormat::parse(&a.format)
+        .ok_or_else(|| anyhow::anyhow!("--format must be json, csv or html"))?;
+    let audience = if a.customer_copy {
+        Audience::Customer
+    } else {
+        Audience::Officer
+    };
+    let period = period(a)?;
+    let mut ledger = open(&a.data)?;
+    match kind {
+        ReportKind::Disclosure(ref a)
+        | ReportKind::Residency(ref a)
+        | ReportKind::AccessHistory(ref a) => {
+            let c = customer(a)?;
+            let items = source::customer_items(ledger.store(), &c, i64::MIN, i64::MAX)?;
+            if items.is_empty() {
+                bail!("customer `{c}` has no entries in {}", a.data.display());
+            }
+            let cp = ledger.checkpoint(now)?;
+            match kind {
+                ReportKind::Disclosure(_) => {
+                    let p = disclosure::Params {
+                        customer: c,
+                        period,
+                        audience,
+                        now_ms: now,
+                    };
+                    print(format, &Signed::new(cp, now, disclosure::build(&items, &p)))
+                }
+                ReportKind::Residency(_) => {
+                    let p = residency::Params {
+                        customer: c,
+                        period,
+                    };
+                    print(format, &Signed::new(cp, now, residency::build(&items, &p)))
+                }
+                _ => {
+                    if !(1..=MAX_LIMIT).contains(&a.limit) {
+                        bail!("--limit must be 1 to {MAX_LIMIT}");
+                    }
+                    let cursor = a
+                        .cursor
+                        .as_deref()
+                        .map(|s| s.parse::<Cursor>())
+                        .transpose()
+                        .map_err(|e| anyhow::anyhow!("--cursor: {e}"))?;
+                    let p = access_history::Params {
+                        customer: c,
+                        period,
+                        limit: a.limit,
+                        cursor,
+                        audience,
+                        gagged: gagged_requests(&items, now),
+                    };
+                    print(
+                        format,
+                        &Signed::new(cp, now, access_history::build(&items, &p)),
+                    )
+                }
+            }
+        }
+        ReportKind::LawEnforcement(_) => {
+            let items = source::law_enforcement_items(ledger.store())?;
+            let cp = ledger.checkpoint(now)?;
+            print(
+                format,
+                &Signed::new(cp, now, law_enforcement::build(&items, period, now)),
+            )
+        }
+        ReportKind::Findings(ref a) => {
+            let state = a
+                .state
+                .as_deref()
+                .map(|s| {
+                    finding_state(s)
+                        .ok_or_else(|| anyhow::anyhow!("--state must be open, closed or recorded"))
+                })
+                .transpose()?;
+            let keyed = source::finding_items(
+                ledger.store(),
+                state,
+                a.rule.as_deref(),
+                a.customer.as_deref(),
+            )?;
+            let cp = ledger.checkpoint(now)?;
+            let filter = findings::Filter {
+                rule: a.rule.clone(),
+                customer: a.customer.clone(),
+                state: a.state.clone(),
+            };
+            print(
+                format,
+                &Signed::new(cp, now, findings::build(filter, keyed)),
+            )
+        }
+    }
+}
