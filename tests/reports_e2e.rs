@@ -1,0 +1,308 @@
+//! End-to-end: the report endpoints of `custody serve` with bearer tokens:
+//! who may read what, every read recorded in the ledger, and the CSV and
+//! HTML renderings with the same figures as the JSON and the CLI.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::*;
+
+/// The demo customer with a law-enforcement request, and another one.
+const CUSTOMER: &str = "cust-00005";
+const OTHER: &str = "cust-00001";
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    data: PathBuf,
+    officer: String,
+    customer: String,
+    other: String,
+    emitter: String,
+}
+
+fn token(data: &std::path::Path, role: &str, customer: Option<&str>) -> String {
+    let mut args = vec!["token", "create", "--data", path_str(data), "--role", role];
+    if let Some(c) = customer {
+        args.extend(["--customer", c]);
+    }
+    let out = run_ok(&args);
+    let t = out.trim().to_string();
+    assert!(t.starts_with("cst_"), "{out}");
+    t
+}
+
+/// Demo ledger of 10 customers plus one token per role.
+fn setup() -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = demo_file(dir.path(), 10);
+    run_ok(&["import", "--data", path_str(&data), path_str(&file)]);
+    Setup {
+        officer: token(&data, "officer", None),
+        customer: token(&data, "customer", Some(CUSTOMER)),
+        other: token(&data, "customer", Some(OTHER)),
+        emitter: token(&data, "emitter", None),
+        data,
+        _dir: dir,
+    }
+}
+
+/// GET with the response head (for the content type).
+fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> (u16, String, String) {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").expect("response head");
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("status");
+    (status, head.to_ascii_lowercase(), body.to_string())
+}
+
+fn bearer(t: &str) -> String {
+    format!("Bearer {t}")
+}
+
+fn entries(server: &Server) -> u64 {
+    let (status, body) = server.request("GET", "/v1/status", &[], b"");
+    assert_eq!(status, 200);
+    let v: serde_json::Value = serde_json::from_str(&body).expect("status JSON");
+    v["entries"].as_u64().expect("entries")
+}
+
+fn json(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+}
+
+#[test]
+fn report_endpoints_enforce_roles() {
+    let s = setup();
+    let server = Server::start(&s.data);
+    let customer_paths: Vec<String> = ["access-history", "reports/disclosure", "reports/residency"]
+        .iter()
+        .map(|p| format!("/v1/customers/{CUSTOMER}/{p}"))
+        .collect();
+    let officer_paths = ["/v1/reports/law-enforcement", "/v1/findings"];
+    let status = |path: &str, tok: Option<&str>| {
+        let auth = tok.map(bearer);
+        let headers: Vec<(&str, &str)> = auth
+            .as_deref()
+            .map(|a| vec![("Authorization", a)])
+            .unwrap_or_default();
+        get(server.addr, path, &headers).0
+    };
+    for path in &customer_paths {
+        assert_eq!(status(path, None), 401, "{path} without a token");
+        assert_eq!(status(path, Some("cst_forged")), 401, "{path} forged token");
+        assert_eq!(status(path, Some(&s.other)), 403, "{path} other customer");
+        assert_eq!(status(path, Some(&s.emitter)), 403, "{path} emitter");
+        assert_eq!(status(path, Some(&s.customer)), 200, "{path} own customer");
+        assert_eq!(status(path, Some(&s.officer)), 200, "{path} officer");
+    }
+    for path in officer_paths {
+        assert_eq!(status(path, None), 401, "{path} without a token");
+        assert_eq!(status(path, Some(&s.customer)), 403, "{path} customer");
+        assert_eq!(status(path, Some(&s.emitter)), 403, "{path} emitter");
+        assert_eq!(status(path, Some(&s.officer)), 200, "{path} officer");
+    }
+    // A customer token is 403 on another customer before any lookup, so it
+    // cannot probe which customers exist; the officer gets the 404.
+    let unknown = "/v1/customers/nobody/reports/disclosure";
+    assert_eq!(status(unknown, Some(&s.customer)), 403);
+    assert_eq!(status(unknown, Some(&s.officer)), 404);
+
+    // Bad parameters are 400 naming the parameter.
+    let officer = bearer(&s.officer);
+    for (query, field) in [
+        ("access-history?limit=0", "limit"),
+        ("access-history?limit=1001", "limit"),
+        ("access-history?cursor=nope", "cursor"),
+        ("reports/disclosure?from=yesterday", "from"),
+        (
+            "reports/residency?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z",
+            "to",
+        ),
+        ("reports/disclosure?format=xml", "format"),
+    ] {
+        let (code, _, body) = get(
+            server.addr,
+            &format!("/v1/customers/{CUSTOMER}/{query}"),
+            &[("Authorization", &officer)],
+        );
+        assert_eq!(code, 400, "{query}: {body}");
+        assert_eq!(json(&body)["field"], field, "{query}");
+    }
+    let (code, _, body) = get(
+        server.addr,
+        "/v1/findings?state=maybe",
+        &[("Authorization", &officer)],
+    );
+    assert_eq!((code, json(&body)["field"].clone()), (400, "state".into()));
+
+    // Once tokens exist, posting events needs an emitter or officer token.
+    let event = format!(
+        r#"{{"eventId":"r-e2e-1","customerId":"{CUSTOMER}","occurredAt":"2026-06-01T10:00:00Z","service":"case-tool","actor":{{"id":"eng-9","role":"ROLE_SUPPORT_ENGINEER","entityKind":"ENTITY_KIND_ORGANISATION","officeCountry":"IE","locationCountry":"IE"}},"dataAccessed":{{"purpose":"PURPOSE_PROVIDING_SUPPORT","categories":["DATA_CATEGORY_CUSTOMER"]}}}}"#
+    );
+    let ct = ("Content-Type", "application/json");
+    let post = |tok: Option<&str>| {
+        let auth = tok.map(bearer);
+        let mut headers = vec![ct];
+        if let Some(a) = auth.as_deref() {
+            headers.push(("Authorization", a));
+        }
+        server
+            .request("POST", "/v1/events", &headers, event.as_bytes())
+            .0
+    };
+    assert_eq!(post(None), 401);
+    assert_eq!(post(Some(&s.customer)), 403);
+    assert_eq!(post(Some(&s.emitter)), 200);
+    // Verification material stays public.
+    assert_eq!(server.request("GET", "/v1/checkpoint", &[], b"").0, 200);
+    assert_eq!(server.request("GET", "/v1/public-key", &[], b"").0, 200);
+    let (code, _, body) = get(server.addr, "/openapi.json", &[]);
+    assert_eq!(code, 200);
+    assert!(json(&body)["paths"]["/v1/reports/law-enforcement"].is_object());
+}
+
+#[test]
+fn every_read_is_recorded_and_formats_carry_the_same_figures() {
+    let s = setup();
+    // The CLI's use matrix, computed from the data directory before serving.
+    let cli_csv = run_ok(&[
+        "report",
+        "disclosure",
+        "--data",
+        path_str(&s.data),
+        "--customer",
+        CUSTOMER,
+        "--format",
+        "csv",
+    ]);
+    let server = Server::start(&s.data);
+    let officer = bearer(&s.officer);
+    let customer = bearer(&s.customer);
+    let disclosure = format!("/v1/customers/{CUSTOMER}/reports/disclosure");
+
+    let before = entries(&server);
+    let (code, head, body) = get(server.addr, &disclosure, &[("Authorization", &officer)]);
+    assert_eq!(code, 200, "{body}");
+    assert!(head.contains("content-type: application/json"), "{head}");
+    let doc = json(&body);
+    assert_eq!(entries(&server), before + 1, "one report read recorded");
+    assert!(doc["checkpoint"]["signature"].is_string());
+    assert!(doc["generatedAtMs"].is_i64());
+    assert_eq!(doc["audience"], "officer");
+
+    // CSV: the use matrix, the same figures as the JSON and the CLI.
+    let (code, head, csv) = get(
+        server.addr,
+        &format!("{disclosure}?format=csv"),
+        &[("Authorization", &officer)],
+    );
+    assert_eq!(code, 200);
+    assert!(head.contains("content-type: text/csv"), "{head}");
+    assert_eq!(csv, cli_csv);
+    let providing = doc["useMatrix"]["rows"]
+        .as_array()
+        .and_then(|rows| {
+            rows.iter()
+                .find(|r| r["purpose"] == "PURPOSE_PROVIDING_SUPPORT")
+        })
+        .expect("providing-support row");
+    let counts: Vec<String> = providing["counts"]
+        .as_array()
+        .expect("counts")
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let row = format!(
+        "PURPOSE_PROVIDING_SUPPORT,{},{}",
+        counts.join(","),
+        providing["events"]
+    );
+    assert!(csv.lines().any(|l| l == row), "{row} not in\n{csv}");
+    assert!(csv.starts_with("purpose,DATA_CATEGORY_CONTACT,DATA_CATEGORY_CUSTOMER"));
+
+    // HTML by Accept, for the customer: the matrix, the requests, the checkpoint.
+    let (code, head, html) = get(
+        server.addr,
+        &disclosure,
+        &[("Authorization", &customer), ("Accept", "text/html")],
+    );
+    assert_eq!(code, 200);
+    assert!(head.contains("content-type: text/html"), "{head}");
+    assert!(html.contains(&format!("Disclosure report for {CUSTOMER}")));
+    assert!(html.contains("<td>PURPOSE_PROVIDING_SUPPORT</td>"));
+    assert!(html.contains("Law-enforcement requests"));
+    assert!(html.contains("Checkpoint heads"));
+    assert_eq!(
+        entries(&server),
+        before + 3,
+        "CSV and HTML reads recorded too"
+    );
+
+    // The customer sees the reads of its data in its access history,
+    // including the officer's, and pages through it with the cursor.
+    let history = format!("/v1/customers/{CUSTOMER}/access-history");
+    let (code, _, body) = get(
+        server.addr,
+        &format!("{history}?limit=3"),
+        &[("Authorization", &customer)],
+    );
+    assert_eq!(code, 200, "{body}");
+    let page = json(&body);
+    let accesses = page["accesses"].as_array().expect("accesses");
+    assert_eq!(accesses.len(), 3);
+    assert!(
+        accesses.iter().all(|a| a["kind"] == "report_read"),
+        "{page}"
+    );
+    let roles: Vec<&str> = accesses
+        .iter()
+        .filter_map(|a| a["who"]["role"].as_str())
+        .collect();
+    assert!(roles.contains(&"ROLE_COMPLIANCE_OFFICER") && roles.contains(&"ROLE_CUSTOMER"));
+    let cursor = page["nextCursor"].as_str().expect("a next page");
+    let (code, _, body) = get(
+        server.addr,
+        &format!("{history}?limit=3&cursor={cursor}"),
+        &[("Authorization", &customer)],
+    );
+    assert_eq!(code, 200, "{body}");
+    let next = json(&body);
+    let first_ids: Vec<&serde_json::Value> = accesses.iter().map(|a| &a["eventId"]).collect();
+    for a in next["accesses"].as_array().expect("accesses") {
+        assert!(!first_ids.contains(&&a["eventId"]), "pages overlap");
+    }
+    assert_eq!(entries(&server), before + 5);
+
+    // Officers' CSV of the law-enforcement report lists the demo's request.
+    let (code, head, csv) = get(
+        server.addr,
+        "/v1/reports/law-enforcement",
+        &[("Authorization", &officer), ("Accept", "text/csv")],
+    );
+    assert_eq!(code, 200);
+    assert!(head.contains("content-type: text/csv"), "{head}");
+    assert!(csv.starts_with("customer,request,received"), "{csv}");
+    assert!(
+        csv.lines().any(|l| l.starts_with(&format!("{CUSTOMER},"))),
+        "{csv}"
+    );
+    assert_eq!(entries(&server), before + 6);
+}
