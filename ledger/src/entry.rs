@@ -72,41 +72,25 @@ pub enum EntryError {
 impl Entry {
     /// The canonical bytes (without the trailing hash).
     pub fn canonical_bytes(&self) -> Result<Vec<u8>, EntryError> {
-        let mut out = Vec::with_capacity(128 + self.event.len());
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&self.shard.to_be_bytes());
-        out.extend_from_slice(&self.seq.to_be_bytes());
-        out.extend_from_slice(&self.prev_hash);
-        put_u16_str(&mut out, &self.source.topic, "source.topic")?;
-        out.extend_from_slice(&self.source.partition.to_be_bytes());
-        out.extend_from_slice(&self.source.offset.to_be_bytes());
-        out.extend_from_slice(&self.source.timestamp_ms.to_be_bytes());
-        put_u32_bytes(&mut out, &self.event, "event")?;
-        let count =
-            u16::try_from(self.verdicts.len()).map_err(|_| EntryError::TooLong("verdicts"))?;
-        out.extend_from_slice(&count.to_be_bytes());
-        for v in &self.verdicts {
-            put_u16_str(&mut out, &v.rule, "verdict.rule")?;
-            out.push(v.severity.as_u8());
-            match v.effect {
-                Effect::Breach => out.push(0),
-                Effect::Opens => out.push(1),
-                Effect::Closes { opened_seq } => {
-                    out.push(2);
-                    out.extend_from_slice(&opened_seq.to_be_bytes());
-                }
-            }
-            put_u32_bytes(&mut out, v.explanation.as_bytes(), "verdict.explanation")?;
-        }
+        let mut out = Vec::with_capacity(160 + self.event.len());
+        self.parts().encode_into(&mut out)?;
         Ok(out)
+    }
+
+    fn parts(&self) -> EntryParts<'_> {
+        EntryParts {
+            shard: self.shard,
+            seq: self.seq,
+            prev_hash: &self.prev_hash,
+            source: &self.source,
+            event: &self.event,
+            verdicts: &self.verdicts,
+        }
     }
 
     /// Canonical bytes followed by their hash: what the store keeps.
     pub fn seal(&self) -> Result<(Vec<u8>, Hash), EntryError> {
-        let mut bytes = self.canonical_bytes()?;
-        let hash = entry_hash(&bytes);
-        bytes.extend_from_slice(&hash);
-        Ok((bytes, hash))
+        self.parts().seal()
     }
 
     /// Parses stored bytes, checking that the trailing hash matches.
@@ -181,6 +165,58 @@ impl Entry {
             event,
             verdicts,
         })
+    }
+}
+
+/// The fields of an entry by reference: the fold seals entries from these
+/// without copying the event bytes into an owned [`Entry`].
+#[derive(Debug, Clone, Copy)]
+pub struct EntryParts<'a> {
+    pub shard: u32,
+    pub seq: u64,
+    pub prev_hash: &'a Hash,
+    pub source: &'a SourcePosition,
+    pub event: &'a [u8],
+    pub verdicts: &'a [Verdict],
+}
+
+impl EntryParts<'_> {
+    /// Canonical bytes followed by their hash, and the hash.
+    pub fn seal(&self) -> Result<(Vec<u8>, Hash), EntryError> {
+        let mut bytes = Vec::with_capacity(160 + self.event.len());
+        self.encode_into(&mut bytes)?;
+        let hash = entry_hash(&bytes);
+        bytes.extend_from_slice(&hash);
+        Ok((bytes, hash))
+    }
+
+    fn encode_into(&self, out: &mut Vec<u8>) -> Result<(), EntryError> {
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&self.shard.to_be_bytes());
+        out.extend_from_slice(&self.seq.to_be_bytes());
+        out.extend_from_slice(self.prev_hash);
+        put_u16_str(out, &self.source.topic, "source.topic")?;
+        out.extend_from_slice(&self.source.partition.to_be_bytes());
+        out.extend_from_slice(&self.source.offset.to_be_bytes());
+        out.extend_from_slice(&self.source.timestamp_ms.to_be_bytes());
+        put_u32_bytes(out, self.event, "event")?;
+        let count =
+            u16::try_from(self.verdicts.len()).map_err(|_| EntryError::TooLong("verdicts"))?;
+        out.extend_from_slice(&count.to_be_bytes());
+        for v in self.verdicts {
+            put_u16_str(out, &v.rule, "verdict.rule")?;
+            out.push(v.severity.as_u8());
+            match v.effect {
+                Effect::Breach => out.push(0),
+                Effect::Opens => out.push(1),
+                Effect::Closes { opened_seq } => {
+                    out.push(2);
+                    out.extend_from_slice(&opened_seq.to_be_bytes());
+                }
+            }
+            put_u32_bytes(out, v.explanation.as_bytes(), "verdict.explanation")?;
+        }
+        Ok(())
     }
 }
 

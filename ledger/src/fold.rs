@@ -15,7 +15,7 @@ use prost::Message;
 use rocksdb::WriteBatch;
 
 use crate::checkpoint::{Checkpoint, ShardHead};
-use crate::entry::{Entry, SourcePosition};
+use crate::entry::{EntryParts, SourcePosition};
 use crate::keys::{self, *};
 use crate::merkle::{leaf_hash, Frontier, Hash};
 use crate::partition::partition_for;
@@ -171,6 +171,11 @@ impl Ledger {
         &self.store
     }
 
+    /// The policy state of a shard as the fold holds it in memory.
+    pub fn policy_state(&self, shard: u32) -> Option<&ShardState> {
+        self.shards.get(&shard).map(|c| &c.state)
+    }
+
     pub fn embedded_shards(&self) -> u32 {
         self.embedded_shards
     }
@@ -242,7 +247,9 @@ impl Ledger {
         let mut batch = WriteBatch::default();
         let mut summary = FoldSummary::default();
         let mut touched_shards: HashSet<u32> = HashSet::new();
-        let mut touched_offsets: HashMap<(String, u32), u64> = HashMap::new();
+        // (topic, partition, next offset) of the sources in this batch: few,
+        // so a linear scan beats hashing an owned key per record.
+        let mut touched_offsets: Vec<(String, u32, u64)> = Vec::new();
         let mut batch_ids: HashMap<(u32, String), u64> = HashMap::new();
         let cf_entries = self.store.cf(CF_ENTRIES)?;
         let cf_tree = self.store.cf(CF_TREE)?;
@@ -255,18 +262,24 @@ impl Ledger {
 
         for rec in records {
             let src = &rec.source;
-            let source_key = (src.topic.clone(), src.partition);
-            let next = touched_offsets
-                .get(&source_key)
-                .or_else(|| self.offsets.get(&source_key))
-                .copied()
-                .unwrap_or(0);
-            if src.offset < next {
+            let slot = match touched_offsets
+                .iter()
+                .position(|(t, p, _)| *p == src.partition && *t == src.topic)
+            {
+                Some(i) => i,
+                None => {
+                    let key = (src.topic.clone(), src.partition);
+                    let next = self.offsets.get(&key).copied().unwrap_or(0);
+                    touched_offsets.push((key.0, key.1, next));
+                    touched_offsets.len() - 1
+                }
+            };
+            if src.offset < touched_offsets[slot].2 {
                 summary.already_folded += 1;
                 summary.outcomes.push(Outcome::AlreadyFolded);
                 continue;
             }
-            touched_offsets.insert(source_key, src.offset + 1);
+            touched_offsets[slot].2 = src.offset + 1;
             let shard = src.partition;
 
             let decoded = match &rec.rejected {
@@ -324,18 +337,16 @@ impl Ledger {
                 Vec::new()
             };
 
-            let entry = Entry {
+            let (stored, hash) = EntryParts {
                 shard,
                 seq,
-                prev_hash: cursor.last_hash,
-                source: src.clone(),
-                event: rec.payload.clone(),
-                verdicts,
-            };
-            let (stored, hash) =
-                entry
-                    .seal()
-                    .map_err(|source| StoreError::Entry { shard, seq, source })?;
+                prev_hash: &cursor.last_hash,
+                source: src,
+                event: &rec.payload,
+                verdicts: &verdicts,
+            }
+            .seal()
+            .map_err(|source| StoreError::Entry { shard, seq, source })?;
             batch.put_cf(cf_entries, keys::entry(shard, seq), stored);
             cursor
                 .frontier
@@ -360,10 +371,11 @@ impl Ledger {
                     [],
                 );
             }
-            for v in &entry.verdicts {
+            for v in &verdicts {
                 index_finding(&mut batch, cf_findings, v, &event.customer_id, shard, seq);
             }
-            if self.options.policy && touches_state(&event, &entry.verdicts) {
+            // Only events that can change policy state pay for writing it.
+            if self.options.policy && custody_policy::changes_state(&event, &verdicts) {
                 write_state(&mut batch, cf_state, shard, &cursor.state, &event)?;
             }
             batch_ids.insert(id_key, seq);
@@ -381,14 +393,15 @@ impl Ledger {
                 batch.put_cf(cf_meta, keys::head(*shard), encode_head(&head));
             }
         }
-        for ((topic, partition), next) in &touched_offsets {
+        for (topic, partition, next) in &touched_offsets {
             batch.put_cf(cf_meta, keys::offset(topic, *partition), next.to_be_bytes());
         }
         if let Err(e) = self.store.db.write(batch) {
             self.poisoned = true;
             return Err(e.into());
         }
-        self.offsets.extend(touched_offsets);
+        self.offsets
+            .extend(touched_offsets.into_iter().map(|(t, p, n)| ((t, p), n)));
         Ok(summary)
     }
 
@@ -451,16 +464,6 @@ fn index_finding(
             );
         }
     }
-}
-
-/// Only events that can change policy state pay for writing it.
-fn touches_state(event: &Event, verdicts: &[Verdict]) -> bool {
-    use custody_proto::Kind;
-    !verdicts.is_empty()
-        || !matches!(
-            event.kind,
-            Some(Kind::DataAccessed(_)) | Some(Kind::ReportRead(_))
-        )
 }
 
 fn write_state(

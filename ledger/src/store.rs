@@ -81,6 +81,9 @@ fn cf_options(name: &str) -> Options {
     // bloom filter answers those without touching disk.
     if name == CF_BY_EVENT || name == CF_ENTRIES {
         table.set_bloom_filter(10.0, false);
+        // The memtable too: most duplicate checks hit recent, unflushed keys.
+        o.set_memtable_whole_key_filtering(true);
+        o.set_memtable_prefix_bloom_ratio(0.1);
     }
     table.set_block_size(16 * 1024);
     o.set_block_based_table_factory(&table);

@@ -152,6 +152,34 @@ pub fn apply(state: &mut ShardState, event: &Event, seq: u64, verdicts: &[Verdic
     }
 }
 
+/// Whether [`apply`] can change the state for this event and these verdicts.
+/// The ledger persists a customer's state only then, so the predicate must
+/// cover every branch of `apply` that writes (a test in custody-ingest folds
+/// the demo and compares the persisted state with the live one).
+pub fn changes_state(event: &Event, verdicts: &[Verdict]) -> bool {
+    if verdicts.iter().any(|v| v.effect != Effect::Breach) {
+        return true;
+    }
+    let case = !event.case_id.is_empty();
+    match &event.kind {
+        Some(
+            Kind::SubcontractorRegistered(_)
+            | Kind::CustomerProfileSet(_)
+            | Kind::LawEnforcementRequestReceived(_)
+            | Kind::LawEnforcementRedirected(_)
+            | Kind::LawEnforcementCustomerNotified(_)
+            | Kind::LawEnforcementDisclosed(_)
+            | Kind::LawEnforcementClosed(_),
+        ) => true,
+        Some(Kind::DataCollected(c)) => {
+            case && c.means == CollectionMeans::RemoteAccess as i32
+                && !c.permission_reference.trim().is_empty()
+        }
+        Some(Kind::DataDeleted(d)) => case && d.reason == DeletionReason::CaseClosed as i32,
+        _ => false,
+    }
+}
+
 fn earliest(current: Option<i64>, at: i64) -> Option<i64> {
     Some(current.map_or(at, |c| c.min(at)))
 }

@@ -25,7 +25,7 @@ mod rules_md;
 mod state;
 mod vocab;
 
-pub use apply::apply;
+pub use apply::{apply, changes_state};
 pub use state::{CustomerState, LeRequest, OpenFinding, Profile, ShardState, SubcontractorState};
 pub use vocab::{format_ms, is_eea, Category, EEA_COUNTRIES};
 
