@@ -156,8 +156,9 @@ struct KafkaArgs {
     /// Topic of serialized events keyed by customer id.
     #[arg(long, env = "CUSTODY_TOPIC", default_value = "custody.events")]
     topic: String,
-    /// Consumer group id reported to the broker. Partitions are not balanced by the
-    /// group: each node folds the partitions given by --partitions (default: all).
+    /// Consumer group id under which folded offsets are reported to the broker (for lag
+    /// tools). Partitions are not balanced by the group: each node folds the partitions
+    /// given by --partitions (default: all), positioned from its own stored offsets.
     #[arg(long, env = "CUSTODY_GROUP", default_value = "custody")]
     group: String,
     /// Partitions (shards) this node folds, e.g. 0,1 (default: every partition of the topic).

@@ -139,6 +139,7 @@ pub fn run_consumer(
         }
         if !records.is_empty() {
             fold_batch(&ledger, &records, &metrics)?;
+            report_progress(&consumer, &records);
         }
         if last_lag.elapsed() > Duration::from_secs(5) {
             update_lag(&consumer, &ledger, &config.topic, &metrics);
@@ -154,6 +155,30 @@ pub fn run_consumer(
     }
     tracing::info!("consumer stopped after folding the batch in hand");
     Ok(())
+}
+
+/// Tells the broker how far this node has folded (asynchronously, for
+/// standard lag tooling). Informational only: positions come from RocksDB.
+fn report_progress(consumer: &BaseConsumer, records: &[Record]) {
+    let mut next: std::collections::BTreeMap<(&str, u32), u64> = Default::default();
+    for r in records {
+        let e = next
+            .entry((r.source.topic.as_str(), r.source.partition))
+            .or_default();
+        *e = (*e).max(r.source.offset + 1);
+    }
+    let mut tpl = TopicPartitionList::new();
+    for ((topic, p), n) in next {
+        if tpl
+            .add_partition_offset(topic, p as i32, Offset::Offset(n as i64))
+            .is_err()
+        {
+            return;
+        }
+    }
+    if let Err(e) = consumer.commit(&tpl, rdkafka::consumer::CommitMode::Async) {
+        tracing::debug!(error = %e, "offset commit to the broker failed (informational only)");
+    }
 }
 
 /// Assigns the configured partitions (or all of the topic's), each
