@@ -18,8 +18,10 @@ use std::sync::Arc;
 
 mod bench;
 mod bench_kafka;
+mod bench_query;
 mod emit;
 mod report_cmd;
+mod verify_report_cmd;
 
 #[derive(Parser)]
 #[command(
@@ -139,6 +141,8 @@ enum Command {
         #[command(subcommand)]
         kind: report_cmd::ReportKind,
     },
+    /// Verify a report with proofs offline: signature, entry hashes, inclusion, figures, consistency.
+    VerifyReport(verify_report_cmd::VerifyReportArgs),
     /// Bearer tokens of the query service.
     Token {
         #[command(subcommand)]
@@ -362,6 +366,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench(args) => bench::run(args),
         Command::Report { kind } => report_cmd::run_report(kind),
         Command::Token { command } => report_cmd::run_token(command),
+        Command::VerifyReport(args) => verify_report_cmd::run(args),
         Command::Rebuild { data } => {
             let store = Store::open(&data.data)?;
             let scratch = data.data.join("rebuild-scratch");

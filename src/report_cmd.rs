@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use custody_ledger::{Ledger, Store};
-use custody_query::api::{finding_state, parse_rfc3339, OutFormat};
+use custody_query::api::{attach_proofs, finding_state, parse_rfc3339, OutFormat, ProofParams};
 use custody_query::auth::{self, Grant, Role};
+use custody_query::proofs as proof;
 use custody_query::reports::access_history::{self, Cursor, DEFAULT_LIMIT, MAX_LIMIT};
 use custody_query::reports::render::{self, Document};
 use custody_query::reports::{
@@ -48,6 +49,14 @@ pub struct ReportArgs {
     /// findings: open | closed | recorded.
     #[arg(long)]
     state: Option<String>,
+    /// Add a `proofs` section (entries, inclusion proofs, checkpoint) for
+    /// `custody verify-report` (JSON only).
+    #[arg(long)]
+    proofs: bool,
+    /// Add a `consistency` section proving the report's checkpoint extends
+    /// checkpoint N (JSON only).
+    #[arg(long, value_name = "N")]
+    since_checkpoint: Option<u64>,
 }
 
 #[derive(clap::Subcommand)]
@@ -151,6 +160,13 @@ pub fn run_report(kind: ReportKind) -> Result<()> {
         Audience::Officer
     };
     let period = period(a)?;
+    let pp = ProofParams {
+        proofs: a.proofs,
+        since_checkpoint: a.since_checkpoint,
+    };
+    if pp != ProofParams::default() && format != OutFormat::Json {
+        bail!("--proofs and --since-checkpoint need --format json");
+    }
     let mut ledger = open(&a.data)?;
     match kind {
         ReportKind::Disclosure(ref a)
@@ -170,14 +186,30 @@ pub fn run_report(kind: ReportKind) -> Result<()> {
                         audience,
                         now_ms: now,
                     };
-                    print(format, &Signed::new(cp, now, disclosure::build(&items, &p)))
+                    let (proofs, consistency) =
+                        attach_proofs(ledger.store(), &cp, pp, proof::DISCLOSURE, None, || {
+                            proof::disclosure_relied(&items, &p)
+                        })?;
+                    let mut doc = Signed::new(cp, now, disclosure::build(&items, &p));
+                    doc.proofs = proofs;
+                    doc.consistency = consistency;
+                    print(format, &doc)
                 }
                 ReportKind::Residency(_) => {
                     let p = residency::Params {
                         customer: c,
                         period,
+                        audience,
+                        now_ms: now,
                     };
-                    print(format, &Signed::new(cp, now, residency::build(&items, &p)))
+                    let (proofs, consistency) =
+                        attach_proofs(ledger.store(), &cp, pp, proof::RESIDENCY, None, || {
+                            proof::residency_relied(&items, &p)
+                        })?;
+                    let mut doc = Signed::new(cp, now, residency::build(&items, &p));
+                    doc.proofs = proofs;
+                    doc.consistency = consistency;
+                    print(format, &doc)
                 }
                 _ => {
                     if !(1..=MAX_LIMIT).contains(&a.limit) {
@@ -197,20 +229,37 @@ pub fn run_report(kind: ReportKind) -> Result<()> {
                         audience,
                         gagged: gagged_requests(&items, now),
                     };
-                    print(
-                        format,
-                        &Signed::new(cp, now, access_history::build(&items, &p)),
-                    )
+                    let (proofs, consistency) = attach_proofs(
+                        ledger.store(),
+                        &cp,
+                        pp,
+                        proof::ACCESS_HISTORY,
+                        a.cursor.clone(),
+                        || proof::access_history_relied(&items, &[], &p),
+                    )?;
+                    let mut doc = Signed::new(cp, now, access_history::build(&items, &p));
+                    doc.proofs = proofs;
+                    doc.consistency = consistency;
+                    print(format, &doc)
                 }
             }
         }
         ReportKind::LawEnforcement(_) => {
             let items = source::law_enforcement_items(ledger.store())?;
             let cp = ledger.checkpoint(now)?;
-            print(
-                format,
-                &Signed::new(cp, now, law_enforcement::build(&items, period, now)),
-            )
+            let report = law_enforcement::build(&items, period, now);
+            let (proofs, consistency) = attach_proofs(
+                ledger.store(),
+                &cp,
+                pp,
+                proof::LAW_ENFORCEMENT,
+                None,
+                || proof::law_enforcement_relied(&report),
+            )?;
+            let mut doc = Signed::new(cp, now, report);
+            doc.proofs = proofs;
+            doc.consistency = consistency;
+            print(format, &doc)
         }
         ReportKind::Findings(ref a) => {
             let state = a
@@ -233,10 +282,15 @@ pub fn run_report(kind: ReportKind) -> Result<()> {
                 customer: a.customer.clone(),
                 state: a.state.clone(),
             };
-            print(
-                format,
-                &Signed::new(cp, now, findings::build(filter, keyed)),
-            )
+            let report = findings::build(filter, keyed);
+            let (proofs, consistency) =
+                attach_proofs(ledger.store(), &cp, pp, proof::FINDINGS, None, || {
+                    proof::findings_relied(&report)
+                })?;
+            let mut doc = Signed::new(cp, now, report);
+            doc.proofs = proofs;
+            doc.consistency = consistency;
+            print(format, &doc)
         }
     }
 }

@@ -2,14 +2,14 @@
 //! negotiation, and recording every read in the ledger. The documents
 //! themselves are built by the pure [`crate::reports`] builders.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use custody_ledger::{Ledger, Outcome};
+use custody_ledger::{Checkpoint, Ledger, Outcome, Store};
 use custody_proto::v1::{self, Actor, EntityKind, ReportRead};
 use custody_proto::{timestamp_from_ms, Event, Kind, Timestamp};
 use prost::Message;
@@ -18,6 +18,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::auth::{self, Principal, Role};
+use crate::proofs::{self as proof, Consistency, Proofs, ProofsError};
 use crate::reports::access_history::{self, Cursor, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::reports::render::{self, Document};
 use crate::reports::{
@@ -38,6 +39,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/v1/customers/{id}/reports/residency", get(get_residency))
         .route("/v1/reports/law-enforcement", get(get_law_enforcement))
         .route("/v1/findings", get(get_findings))
+        .route("/v1/proofs/consistency", get(get_consistency))
+        .route("/v1/checkpoints/{number}", get(get_checkpoint_number))
         .route("/openapi.json", get(|| async { Json(openapi()) }))
 }
 
@@ -251,6 +254,76 @@ fn period_param(q: &HashMap<String, String>) -> Result<Period, ApiError> {
     Ok(period)
 }
 
+/// `?proofs=true` and `?since_checkpoint=N`: what to attach to a report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProofParams {
+    pub proofs: bool,
+    pub since_checkpoint: Option<u64>,
+}
+
+fn proof_params(q: &HashMap<String, String>, format: OutFormat) -> Result<ProofParams, ApiError> {
+    let proofs = match q.get("proofs").map(String::as_str) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(bad_param("proofs", "expected true or false")),
+    };
+    let since_checkpoint = q
+        .get("since_checkpoint")
+        .map(|s| s.parse::<u64>())
+        .transpose()
+        .map_err(|_| bad_param("since_checkpoint", "expected a checkpoint number"))?;
+    let pp = ProofParams {
+        proofs,
+        since_checkpoint,
+    };
+    // Proofs are for machines: CSV and HTML have nowhere to put them.
+    if pp != ProofParams::default() && format != OutFormat::Json {
+        return Err(bad_param(
+            if proofs { "proofs" } else { "since_checkpoint" },
+            "proofs come with the JSON format only",
+        ));
+    }
+    Ok(pp)
+}
+
+impl From<ProofsError> for ApiError {
+    fn from(e: ProofsError) -> Self {
+        match e {
+            ProofsError::UnknownCheckpoint(n) => {
+                let mut err =
+                    ApiError::new(StatusCode::NOT_FOUND, format!("no checkpoint numbered {n}"));
+                err.field = Some("since_checkpoint".into());
+                err
+            }
+            ProofsError::NotEarlier { .. } => bad_param("since_checkpoint", e),
+            ProofsError::SizeOutOfRange { .. } => bad_param("to_size", e),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+/// The proofs and consistency sections of a report, read under the lock
+/// that produced `cp` (so the sizes are the checkpoint's).
+pub fn attach_proofs(
+    store: &Store,
+    cp: &Checkpoint,
+    pp: ProofParams,
+    report: &str,
+    cursor: Option<String>,
+    relied: impl FnOnce() -> BTreeSet<(u32, u64)>,
+) -> Result<(Option<Proofs>, Option<Consistency>), ProofsError> {
+    let proofs = if pp.proofs {
+        Some(proof::collect(store, cp, report, cursor, &relied())?)
+    } else {
+        None
+    };
+    let consistency = pp
+        .since_checkpoint
+        .map(|n| proof::consistency(store, n, cp))
+        .transpose()?;
+    Ok((proofs, consistency))
+}
+
 fn bounds(p: &Period) -> (i64, i64) {
     (p.from_ms.unwrap_or(i64::MIN), p.to_ms.unwrap_or(i64::MAX))
 }
@@ -365,9 +438,11 @@ async fn get_access_history(
         .map(|s| s.parse::<Cursor>())
         .transpose()
         .map_err(|e| bad_param("cursor", e))?;
+    let pp = proof_params(&q, format)?;
     let now = now_ms();
     let c = customer.clone();
-    let (checkpoint, items, gagged) = with_ledger(&state, move |l| {
+    let cursor_text = q.get("cursor").cloned();
+    let doc = with_ledger(&state, move |l| {
         let store = l.store();
         if !store.has_customer(&c).map_err(ApiError::internal)? {
             return Err(not_found(&c));
@@ -378,40 +453,55 @@ async fn get_access_history(
             to = to.min(cur.at_ms.saturating_add(1));
         }
         let items = source::customer_items(store, &c, from, to)?;
-        // Only a customer's copy with a disclosure in range needs the
-        // requests' orders, which may predate the range.
-        let gagged = if audience == Audience::Customer && items.iter().any(source::is_disclosure) {
-            gagged_requests(&source::customer_items(store, &c, i64::MIN, i64::MAX)?, now)
+        // Only a disclosure in range needs the requests' orders, which may
+        // predate the range: the customer's copy withholds it, the
+        // officer's flags it (as `custody report` does), and proofs carry
+        // the request it belongs to.
+        let all = if items.iter().any(source::is_disclosure) {
+            source::customer_items(store, &c, i64::MIN, i64::MAX)?
         } else {
-            Default::default()
+            Vec::new()
         };
-        let cp = l.checkpoint(now).map_err(ApiError::internal)?;
-        Ok((cp, items, gagged))
-    })
-    .await?;
-    let report = access_history::build(
-        &items,
-        &access_history::Params {
-            customer: customer.clone(),
+        let gagged = gagged_requests(&all, now);
+        let params = access_history::Params {
+            customer: c,
             period,
             limit,
             cursor,
             audience,
             gagged,
-        },
-    );
-    let doc = Signed::new(checkpoint, now, report);
+        };
+        let cp = l.checkpoint(now).map_err(ApiError::internal)?;
+        let (proofs, consistency) = attach_proofs(
+            l.store(),
+            &cp,
+            pp,
+            proof::ACCESS_HISTORY,
+            cursor_text,
+            || proof::access_history_relied(&items, &all, &params),
+        )?;
+        let mut doc = Signed::new(cp, now, access_history::build(&items, &params));
+        doc.proofs = proofs;
+        doc.consistency = consistency;
+        Ok(doc)
+    })
+    .await?;
     record_read(&state, &reader, "access-history", &customer, now).await?;
     respond(format, &doc)
 }
 
 /// Loads the customer's items of all time (the builders need events from
-/// before the period) and the checkpoint, under one lock.
-async fn customer_inputs(
+/// before the period), the checkpoint and the proofs, under one lock, and
+/// builds the document with `build`.
+async fn customer_report<T: Send + 'static>(
     state: &AppState,
     customer: &str,
     now: i64,
-) -> Result<(custody_ledger::Checkpoint, Vec<crate::reports::Item>), ApiError> {
+    pp: ProofParams,
+    report: &'static str,
+    relied: impl FnOnce(&[crate::reports::Item]) -> BTreeSet<(u32, u64)> + Send + 'static,
+    build: impl FnOnce(&[crate::reports::Item]) -> T + Send + 'static,
+) -> Result<Signed<T>, ApiError> {
     let c = customer.to_string();
     with_ledger(state, move |l| {
         let items = source::customer_items(l.store(), &c, i64::MIN, i64::MAX)?;
@@ -419,7 +509,12 @@ async fn customer_inputs(
             return Err(not_found(&c));
         }
         let cp = l.checkpoint(now).map_err(ApiError::internal)?;
-        Ok((cp, items))
+        let (proofs, consistency) =
+            attach_proofs(l.store(), &cp, pp, report, None, || relied(&items))?;
+        let mut doc = Signed::new(cp, now, build(&items));
+        doc.proofs = proofs;
+        doc.consistency = consistency;
+        Ok(doc)
     })
     .await
 }
@@ -434,18 +529,25 @@ async fn get_disclosure(
     let reader = authenticate(&state, &headers).await?;
     let audience = may_read_customer(&reader, &customer)?;
     let period = period_param(&q)?;
+    let pp = proof_params(&q, format)?;
     let now = now_ms();
-    let (checkpoint, items) = customer_inputs(&state, &customer, now).await?;
-    let report = disclosure::build(
-        &items,
-        &disclosure::Params {
-            customer: customer.clone(),
-            period,
-            audience,
-            now_ms: now,
-        },
-    );
-    let doc = Signed::new(checkpoint, now, report);
+    let params = disclosure::Params {
+        customer: customer.clone(),
+        period,
+        audience,
+        now_ms: now,
+    };
+    let p2 = params.clone();
+    let doc = customer_report(
+        &state,
+        &customer,
+        now,
+        pp,
+        proof::DISCLOSURE,
+        move |items| proof::disclosure_relied(items, &p2),
+        move |items| disclosure::build(items, &params),
+    )
+    .await?;
     record_read(&state, &reader, "disclosure", &customer, now).await?;
     respond(format, &doc)
 }
@@ -458,18 +560,27 @@ async fn get_residency(
 ) -> Result<Response, ApiError> {
     let format = OutFormat::negotiate(&q, &headers)?;
     let reader = authenticate(&state, &headers).await?;
-    may_read_customer(&reader, &customer)?;
+    let audience = may_read_customer(&reader, &customer)?;
     let period = period_param(&q)?;
+    let pp = proof_params(&q, format)?;
     let now = now_ms();
-    let (checkpoint, items) = customer_inputs(&state, &customer, now).await?;
-    let report = residency::build(
-        &items,
-        &residency::Params {
-            customer: customer.clone(),
-            period,
-        },
-    );
-    let doc = Signed::new(checkpoint, now, report);
+    let params = residency::Params {
+        customer: customer.clone(),
+        period,
+        audience,
+        now_ms: now,
+    };
+    let p2 = params.clone();
+    let doc = customer_report(
+        &state,
+        &customer,
+        now,
+        pp,
+        proof::RESIDENCY,
+        move |items| proof::residency_relied(items, &p2),
+        move |items| residency::build(items, &params),
+    )
+    .await?;
     record_read(&state, &reader, "residency", &customer, now).await?;
     respond(format, &doc)
 }
@@ -483,14 +594,22 @@ async fn get_law_enforcement(
     let reader = authenticate(&state, &headers).await?;
     officer_only(&reader)?;
     let period = period_param(&q)?;
+    let pp = proof_params(&q, format)?;
     let now = now_ms();
-    let (checkpoint, items) = with_ledger(&state, move |l| {
+    let doc = with_ledger(&state, move |l| {
         let items = source::law_enforcement_items(l.store())?;
         let cp = l.checkpoint(now).map_err(ApiError::internal)?;
-        Ok((cp, items))
+        let report = law_enforcement::build(&items, period, now);
+        let (proofs, consistency) =
+            attach_proofs(l.store(), &cp, pp, proof::LAW_ENFORCEMENT, None, || {
+                proof::law_enforcement_relied(&report)
+            })?;
+        let mut doc = Signed::new(cp, now, report);
+        doc.proofs = proofs;
+        doc.consistency = consistency;
+        Ok(doc)
     })
     .await?;
-    let doc = Signed::new(checkpoint, now, law_enforcement::build(&items, period, now));
     record_read(&state, &reader, "law-enforcement", AGGREGATE_SUBJECT, now).await?;
     respond(format, &doc)
 }
@@ -532,9 +651,14 @@ async fn get_findings(
         customer: q.get("customer").cloned(),
         state: q.get("state").cloned(),
     };
+    let pp = proof_params(&q, format)?;
     let now = now_ms();
     let f = filter.clone();
-    let (checkpoint, keyed) = with_ledger(&state, move |l| {
+    let subject = filter
+        .customer
+        .clone()
+        .unwrap_or_else(|| AGGREGATE_SUBJECT.into());
+    let doc = with_ledger(&state, move |l| {
         let keyed = source::finding_items(
             l.store(),
             state_byte,
@@ -542,16 +666,88 @@ async fn get_findings(
             f.customer.as_deref(),
         )?;
         let cp = l.checkpoint(now).map_err(ApiError::internal)?;
-        Ok((cp, keyed))
+        let report = findings::build(f, keyed);
+        let (proofs, consistency) =
+            attach_proofs(l.store(), &cp, pp, proof::FINDINGS, None, || {
+                proof::findings_relied(&report)
+            })?;
+        let mut doc = Signed::new(cp, now, report);
+        doc.proofs = proofs;
+        doc.consistency = consistency;
+        Ok(doc)
     })
     .await?;
-    let subject = filter
-        .customer
-        .clone()
-        .unwrap_or_else(|| AGGREGATE_SUBJECT.into());
-    let doc = Signed::new(checkpoint, now, findings::build(filter, keyed));
     record_read(&state, &reader, "findings", &subject, now).await?;
     respond(format, &doc)
+}
+
+fn size_param(q: &HashMap<String, String>, name: &str) -> Result<u64, ApiError> {
+    q.get(name)
+        .ok_or_else(|| bad_param(name, "required"))?
+        .parse::<u64>()
+        .map_err(|_| bad_param(name, "expected a number of entries"))
+}
+
+/// `GET /v1/proofs/consistency?shard&from_size&to_size`: lets a customer
+/// check that today's checkpoint extends one they saved. Any valid token.
+async fn get_consistency(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    authenticate(&state, &headers).await?;
+    let shard = q
+        .get("shard")
+        .ok_or_else(|| bad_param("shard", "required"))?
+        .parse::<u32>()
+        .map_err(|_| bad_param("shard", "expected a shard number"))?;
+    let from_size = size_param(&q, "from_size")?;
+    let to_size = size_param(&q, "to_size")?;
+    if from_size > to_size {
+        return Err(bad_param("to_size", "must not be smaller than `from_size`"));
+    }
+    let proof = with_ledger(&state, move |l| {
+        let held = l
+            .heads()
+            .iter()
+            .find(|h| h.shard == shard)
+            .map(|h| h.size)
+            .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no shard {shard}")))?;
+        Ok(proof::shard_consistency(
+            l.store(),
+            shard,
+            from_size,
+            to_size,
+            held,
+        )?)
+    })
+    .await?;
+    Ok(Json(
+        serde_json::to_value(proof).map_err(ApiError::internal)?,
+    ))
+}
+
+/// `GET /v1/checkpoints/{number}`: an earlier signed checkpoint. Any valid token.
+async fn get_checkpoint_number(
+    State(state): State<AppState>,
+    Path(number): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    authenticate(&state, &headers).await?;
+    let number: u64 = number
+        .parse()
+        .map_err(|_| bad_param("number", "expected a checkpoint number"))?;
+    let cp = with_ledger(&state, move |l| {
+        l.store().checkpoint(number).map_err(ApiError::internal)
+    })
+    .await?
+    .ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no checkpoint numbered {number}"),
+        )
+    })?;
+    Ok(Json(serde_json::to_value(cp).map_err(ApiError::internal)?))
 }
 
 /// The OpenAPI 3.1 description of every endpoint (hand-written).
@@ -569,7 +765,19 @@ pub fn openapi() -> serde_json::Value {
     let format = json!({"name": "format", "in": "query", "required": false,
         "description": "json (default), csv (the main table) or html; overrides Accept",
         "schema": {"type": "string", "enum": ["json", "csv", "html"]}});
-    let report = |summary: &str, params: serde_json::Value, roles: &str| {
+    // Every report takes the proof parameters; appended to each list below.
+    let proof_params = [
+        json!({"name": "proofs", "in": "query", "required": false,
+            "description": "true: add a `proofs` section (every entry the report relies on, its stored bytes and inclusion proof at the report's checkpoint) for `custody verify-report`; JSON only",
+            "schema": {"type": "boolean"}}),
+        json!({"name": "since_checkpoint", "in": "query", "required": false,
+            "description": "number of an earlier checkpoint: add a `consistency` section proving the report's checkpoint extends it; JSON only",
+            "schema": {"type": "integer", "minimum": 1}}),
+    ];
+    let report = |summary: &str, mut params: serde_json::Value, roles: &str| {
+        if let Some(list) = params.as_array_mut() {
+            list.extend(proof_params.iter().cloned());
+        }
         json!({"get": {
             "summary": summary,
             "description": format!("Roles: {roles}. Every successful read is recorded in the ledger as a report_read event. The document carries the signed checkpoint it was computed at."),
@@ -610,6 +818,28 @@ pub fn openapi() -> serde_json::Value {
             "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "text exposition format"}}}},
             "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "ok"}}}},
             "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI JSON"}}}},
+            "/v1/proofs/consistency": {"get": {
+                "summary": "RFC 6962 consistency proof of one shard's tree between two sizes, with both roots",
+                "description": "Any valid token. Lets a customer check that a new checkpoint extends one they saved (`custody verify-report --previous-checkpoint --server`).",
+                "security": [{"bearer": []}],
+                "parameters": [
+                    {"name": "shard", "in": "query", "required": true, "schema": {"type": "integer", "minimum": 0}},
+                    {"name": "from_size", "in": "query", "required": true, "schema": {"type": "integer", "minimum": 0}},
+                    {"name": "to_size", "in": "query", "required": true, "description": "at most the shard's current size", "schema": {"type": "integer", "minimum": 0}}],
+                "responses": {
+                    "200": {"description": "{shard, fromSize, toSize, fromRoot, toRoot, proof: [hex]}", "content": {"application/json": {"schema": {"type": "object"}}}},
+                    "400": {"description": "a bad or out-of-range size, named in `field`"},
+                    "401": {"description": "no valid bearer token"},
+                    "404": {"description": "unknown shard"}}}},
+            "/v1/checkpoints/{number}": {"get": {
+                "summary": "An earlier signed checkpoint, by number",
+                "description": "Any valid token.",
+                "security": [{"bearer": []}],
+                "parameters": [{"name": "number", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}}],
+                "responses": {
+                    "200": {"description": "checkpoint JSON", "content": {"application/json": {"schema": {"type": "object"}}}},
+                    "401": {"description": "no valid bearer token"},
+                    "404": {"description": "no such checkpoint"}}}},
             "/v1/customers/{id}/access-history": report(
                 "Every access to the customer's data, newest first, paginated",
                 json!([id, from, to,
@@ -691,6 +921,8 @@ mod tests {
             "/v1/customers/{id}/reports/residency",
             "/v1/reports/law-enforcement",
             "/v1/findings",
+            "/v1/proofs/consistency",
+            "/v1/checkpoints/{number}",
         ] {
             assert!(doc["paths"].get(path).is_some(), "{path}");
         }

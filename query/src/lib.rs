@@ -5,8 +5,10 @@
 
 pub mod api;
 pub mod auth;
+pub mod proofs;
 pub mod reports;
 pub mod source;
+pub mod verify_report;
 
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -169,9 +169,10 @@ fn access_facts(kind: &Kind) -> Option<Facts> {
     })
 }
 
-/// Builds one page from the customer's items (any order; items of other
-/// customers or outside the period are ignored).
-pub fn build(items: &[Item], p: &Params) -> AccessHistory {
+/// Every access the page could show, newest first, before the page limit:
+/// shared by [`build`] and the proofs (which prove the page plus the first
+/// access after it, the evidence for `nextCursor`).
+pub fn candidates<'a>(items: &'a [Item], p: &Params) -> Vec<&'a Item> {
     let mut candidates: Vec<&Item> = items
         .iter()
         .filter(|i| i.event.customer_id == p.customer && p.period.contains(i.at_ms()))
@@ -185,6 +186,13 @@ pub fn build(items: &[Item], p: &Params) -> AccessHistory {
         .filter(|i| p.audience == Audience::Officer || !withheld(i, &p.gagged))
         .collect();
     candidates.sort_by_key(|i| std::cmp::Reverse(i.order_key()));
+    candidates
+}
+
+/// Builds one page from the customer's items (any order; items of other
+/// customers or outside the period are ignored).
+pub fn build(items: &[Item], p: &Params) -> AccessHistory {
+    let mut candidates = candidates(items, p);
     let limit = p.limit.clamp(1, MAX_LIMIT);
     let more = candidates.len() > limit;
     candidates.truncate(limit);

@@ -121,6 +121,13 @@ pub struct Signed<T> {
     pub generated_at: String,
     #[serde(flatten)]
     pub report: T,
+    /// With `?proofs=true`: every entry the report relies on, with its
+    /// inclusion proof at `checkpoint` (see `custody verify-report`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proofs: Option<crate::proofs::Proofs>,
+    /// With `?since_checkpoint=N`: proofs that `checkpoint` extends checkpoint N.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consistency: Option<crate::proofs::Consistency>,
 }
 
 impl<T> Signed<T> {
@@ -130,6 +137,8 @@ impl<T> Signed<T> {
             generated_at_ms,
             generated_at: format_ms(generated_at_ms),
             report,
+            proofs: None,
+            consistency: None,
         }
     }
 }

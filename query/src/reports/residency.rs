@@ -8,7 +8,7 @@ use custody_policy::{format_ms, is_eea};
 use custody_proto::Kind;
 use serde::Serialize;
 
-use super::{Finding, Item, Period, Position, TransferView};
+use super::{gagged_requests, withheld, Audience, Finding, Item, Period, Position, TransferView};
 
 /// The rule whose findings mean the EEA restriction was broken.
 pub const EEA_RULE: &str = "EEA-RESIDENCY";
@@ -17,6 +17,11 @@ pub const EEA_RULE: &str = "EEA-RESIDENCY";
 pub struct Params {
     pub customer: String,
     pub period: Period,
+    /// The customer's copy leaves out the events of law-enforcement requests
+    /// under a non-disclosure order in force at `now_ms` (a disclosure counted
+    /// among the accessor countries would itself disclose the request).
+    pub audience: Audience,
+    pub now_ms: i64,
 }
 
 /// Data came to be stored in a country: collected there, or transferred
@@ -59,6 +64,7 @@ pub struct StorageCountry {
 pub struct ResidencyReport {
     pub customer: String,
     pub period: Period,
+    pub audience: Audience,
     /// The EEA storage option of the latest profile set before the end of
     /// the period.
     pub eea_storage_only: bool,
@@ -82,9 +88,15 @@ pub struct ResidencyReport {
 /// Builds the report from the customer's items of all time (the profile in
 /// force may have been set before the period).
 pub fn build(items: &[Item], p: &Params) -> ResidencyReport {
-    let mut mine: Vec<&Item> = items
+    let all_mine: Vec<Item> = items
         .iter()
         .filter(|i| i.event.customer_id == p.customer)
+        .cloned()
+        .collect();
+    let gagged = gagged_requests(&all_mine, p.now_ms);
+    let mut mine: Vec<&Item> = all_mine
+        .iter()
+        .filter(|i| !(p.audience == Audience::Customer && withheld(i, &gagged)))
         .collect();
     mine.sort_by_key(|i| i.order_key());
     let before_end = |i: &&&Item| p.period.to_ms.is_none_or(|t| i.at_ms() < t);
@@ -169,6 +181,7 @@ pub fn build(items: &[Item], p: &Params) -> ResidencyReport {
     ResidencyReport {
         customer: p.customer.clone(),
         period: p.period,
+        audience: p.audience,
         eea_storage_only,
         home_country: profile.map(|c| c.home_country.clone()).unwrap_or_default(),
         eea_restriction_held: eea_storage_only.then_some(eea_breaches.is_empty()),
@@ -251,7 +264,40 @@ mod tests {
                 from_ms: None,
                 to_ms: to_hours.map(|h| T0 + h * HOUR),
             },
+            audience: Audience::Officer,
+            now_ms: T0 + 1000 * HOUR,
         }
+    }
+
+    #[test]
+    fn the_customer_copy_leaves_out_gagged_disclosures() {
+        use custody_proto::v1::LegalInstrument as I;
+        let mut items = scenario();
+        items.push(item(
+            8,
+            "c1",
+            8,
+            eng("US", "US"),
+            le_received("r-1", "US", I::NationalSecurityLetter, true, true, None),
+        ));
+        items.push(item(
+            9,
+            "c1",
+            9,
+            eng("US", "BR"),
+            le_disclosed("r-1", &[C::Customer]),
+        ));
+        let officer = build(&items, &params(None));
+        assert_eq!(officer.accesses, 6);
+        assert!(officer.accessor_countries.iter().any(|c| c.country == "BR"));
+        let mut p = params(None);
+        p.audience = Audience::Customer;
+        let customer = build(&items, &p);
+        assert_eq!(customer.accesses, 5);
+        assert!(!customer
+            .accessor_countries
+            .iter()
+            .any(|c| c.country == "BR"));
     }
 
     #[test]

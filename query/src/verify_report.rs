@@ -1,0 +1,749 @@
+//! Offline verification of a report with proofs (`custody verify-report`).
+//! Pure: takes the report's JSON, the public key the customer trusts, an
+//! optional checkpoint they saved earlier and any consistency proofs fetched
+//! for it; reads nothing and writes nothing.
+//!
+//! What it establishes, in order:
+//! 1. the checkpoint is signed by the key;
+//! 2. every proven entry's bytes hash to the hash they carry, and that hash
+//!    is a leaf of its shard's tree at the checkpoint (inclusion proof);
+//! 3. every ledger position the report cites is among the proven entries,
+//!    with the same hash;
+//! 4. the report's figures are what the report's own builder computes from
+//!    the proven entries alone (rebuilt and compared field by field);
+//! 5. with a saved checkpoint: the ledger only grew between the two
+//!    checkpoints, shard by shard (RFC 6962 consistency proofs).
+//!
+//! What it cannot establish: that no entry was left out of a report whose
+//! figures were recomputed to match (a Merkle log proves presence, not
+//! absence). Point 5 makes any later rewrite of the entries shown visible.
+
+use std::collections::BTreeMap;
+
+use custody_ledger::entry::{entry_hash, split_stored};
+use custody_ledger::keys::FindingKey;
+use custody_ledger::merkle::{self, Hash};
+use custody_ledger::{Checkpoint, Entry};
+use ed25519_dalek::VerifyingKey;
+use serde_json::Value;
+
+use crate::proofs::{self, Consistency, Proofs, ShardConsistency};
+use crate::reports::access_history::{self, Cursor};
+use crate::reports::{
+    disclosure, findings, gagged_requests, law_enforcement, le_request_id, residency, Audience,
+    Item, Period,
+};
+use crate::source::item_of;
+
+/// Fields of a report document that are not the report's figures.
+const ENVELOPE: [&str; 5] = [
+    "checkpoint",
+    "generatedAtMs",
+    "generatedAt",
+    "proofs",
+    "consistency",
+];
+
+/// At most this many differences are listed per check.
+const MAX_LISTED: usize = 20;
+
+/// One verified statement and what, if anything, was wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    /// What was checked, e.g. "checkpoint 12 signed by ab12…".
+    pub subject: String,
+    /// Summary when everything held, e.g. "hashes ok, inclusion ok".
+    pub ok_text: String,
+    /// Every failure found, each naming where.
+    pub failures: Vec<String>,
+}
+
+impl Check {
+    fn new(subject: impl Into<String>, ok_text: impl Into<String>) -> Self {
+        Check {
+            subject: subject.into(),
+            ok_text: ok_text.into(),
+            failures: Vec::new(),
+        }
+    }
+
+    fn fail(&mut self, what: impl Into<String>) {
+        self.failures.push(what.into());
+    }
+
+    pub fn ok(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+/// The outcome of verifying one report.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Verification {
+    pub checks: Vec<Check>,
+}
+
+impl Verification {
+    pub fn ok(&self) -> bool {
+        !self.checks.is_empty() && self.checks.iter().all(Check::ok)
+    }
+
+    /// Every failure, as "subject: failure" lines.
+    pub fn failures(&self) -> Vec<String> {
+        self.checks
+            .iter()
+            .flat_map(|c| {
+                c.failures
+                    .iter()
+                    .map(move |f| format!("{}: {f}", c.subject))
+            })
+            .collect()
+    }
+
+    /// One line per check; failures indented under theirs.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for c in &self.checks {
+            if c.ok() {
+                out.push_str(&format!("{}: {}\n", c.subject, c.ok_text));
+            } else {
+                out.push_str(&format!("{}: FAILED\n", c.subject));
+                for f in &c.failures {
+                    out.push_str(&format!("  - {f}\n"));
+                }
+            }
+        }
+        out.push_str(if self.ok() {
+            "report verified\n"
+        } else {
+            "REPORT NOT VERIFIED\n"
+        });
+        out
+    }
+}
+
+/// Which consistency proofs a saved checkpoint needs against the report's:
+/// (shard, older size, newer size), ordered by checkpoint number. Empty when
+/// a shard shrank or vanished: [`verify`] names that without a proof.
+pub fn consistency_needed(saved: &Checkpoint, current: &Checkpoint) -> Vec<(u32, u64, u64)> {
+    let (old, new) = ordered(saved, current);
+    old.shards
+        .iter()
+        .filter_map(|h| {
+            let n = new.shard(h.shard)?;
+            (n.size >= h.size).then_some((h.shard, h.size, n.size))
+        })
+        .collect()
+}
+
+fn ordered<'a>(a: &'a Checkpoint, b: &'a Checkpoint) -> (&'a Checkpoint, &'a Checkpoint) {
+    if a.number <= b.number {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
+fn short(key: &str) -> String {
+    key.chars().take(16).collect::<String>() + "…"
+}
+
+fn parse_hashes(hexes: &[String]) -> Result<Vec<Hash>, String> {
+    hexes
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            hex::decode(h)
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .ok_or_else(|| format!("proof hash {i} is not 64 hex characters"))
+        })
+        .collect()
+}
+
+/// Verifies a report document. `saved` is a checkpoint the customer kept
+/// from earlier; `fetched` holds consistency proofs obtained for it (from
+/// `GET /v1/proofs/consistency`) when the report's own `consistency` section
+/// does not start at `saved`.
+pub fn verify(
+    doc: &Value,
+    key: &VerifyingKey,
+    saved: Option<&Checkpoint>,
+    fetched: &[ShardConsistency],
+) -> Verification {
+    let mut v = Verification::default();
+    let key_hex = hex::encode(key.as_bytes());
+
+    let checkpoint: Checkpoint = match serde_json::from_value(doc["checkpoint"].clone()) {
+        Ok(cp) => cp,
+        Err(e) => {
+            let mut c = Check::new("checkpoint", "");
+            c.fail(format!("the report has no readable `checkpoint`: {e}"));
+            v.checks.push(c);
+            return v;
+        }
+    };
+    let mut c = Check::new(
+        format!(
+            "checkpoint {} signed by {}",
+            checkpoint.number,
+            short(&key_hex)
+        ),
+        "ok",
+    );
+    if let Err(e) = checkpoint.verify(key) {
+        c.fail(e.to_string());
+    }
+    v.checks.push(c);
+
+    let proofs: Option<Proofs> = match doc.get("proofs") {
+        None | Some(Value::Null) => None,
+        Some(p) => match serde_json::from_value(p.clone()) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                let mut c = Check::new("proofs", "");
+                c.fail(format!("the `proofs` section does not parse: {e}"));
+                v.checks.push(c);
+                None
+            }
+        },
+    };
+    match &proofs {
+        None if doc.get("proofs").is_none() => {
+            let mut c = Check::new("proofs", "");
+            c.fail("the report carries no `proofs` section (request it with ?proofs=true or `custody report --proofs`)");
+            v.checks.push(c);
+        }
+        None => {}
+        Some(p) => {
+            let items = check_entries(&mut v, p, &checkpoint);
+            check_citations(&mut v, doc, &items);
+            check_figures(&mut v, doc, p, &items);
+        }
+    }
+
+    if let Some(saved) = saved {
+        check_consistency(&mut v, doc, key, saved, &checkpoint, fetched);
+    }
+    v
+}
+
+/// Hashes and inclusion of every proven entry; returns the decoded items by
+/// position (only those that passed both).
+fn check_entries(
+    v: &mut Verification,
+    p: &Proofs,
+    checkpoint: &Checkpoint,
+) -> BTreeMap<(u32, u64), Item> {
+    let mut c = Check::new(
+        format!("{} entries", p.entries.len()),
+        "hashes ok, inclusion ok",
+    );
+    if p.checkpoint != *checkpoint {
+        c.fail(format!(
+            "the proofs section's checkpoint ({}) is not the report's ({})",
+            p.checkpoint.number, checkpoint.number
+        ));
+    }
+    let mut items = BTreeMap::new();
+    for e in &p.entries {
+        let at = format!("entry {}/{}", e.shard, e.seq);
+        let Some(stored) = hex::decode(&e.entry).ok() else {
+            c.fail(format!("{at}: bytes are not hex"));
+            continue;
+        };
+        let (body, hash) = match split_stored(&stored) {
+            Ok(x) => x,
+            Err(err) => {
+                c.fail(format!("{at}: {err}"));
+                continue;
+            }
+        };
+        if entry_hash(body) != hash {
+            c.fail(format!(
+                "{at}: hash does not match its bytes (the entry was altered)"
+            ));
+            continue;
+        }
+        let entry = match Entry::decode(body) {
+            Ok(en) => en,
+            Err(err) => {
+                c.fail(format!("{at}: {err}"));
+                continue;
+            }
+        };
+        if (entry.shard, entry.seq) != (e.shard, e.seq) {
+            c.fail(format!(
+                "{at}: the bytes are those of entry {}/{}",
+                entry.shard, entry.seq
+            ));
+            continue;
+        }
+        let Some(head) = checkpoint.shard(e.shard) else {
+            c.fail(format!(
+                "{at}: checkpoint {} has no shard {}",
+                checkpoint.number, e.shard
+            ));
+            continue;
+        };
+        let proof = match parse_hashes(&e.inclusion) {
+            Ok(h) => h,
+            Err(err) => {
+                c.fail(format!("{at}: {err}"));
+                continue;
+            }
+        };
+        let leaf = merkle::leaf_hash(&hash);
+        if let Err(err) = merkle::verify_inclusion(&leaf, e.seq, head.size, &proof, &head.root) {
+            c.fail(format!(
+                "{at}: not included in shard {} of checkpoint {} (size {}): {err}",
+                e.shard, checkpoint.number, head.size
+            ));
+            continue;
+        }
+        match item_of(entry, hash) {
+            Ok(item) => {
+                if items.insert((e.shard, e.seq), item).is_some() {
+                    c.fail(format!("{at}: proven twice"));
+                }
+            }
+            Err(err) => c.fail(format!("{at}: {err}")),
+        }
+    }
+    v.checks.push(c);
+    items
+}
+
+/// Every `{shard, seq, entryHash}` the report cites must be a proven entry.
+fn check_citations(v: &mut Verification, doc: &Value, items: &BTreeMap<(u32, u64), Item>) {
+    let mut cited = Vec::new();
+    if let Value::Object(m) = doc {
+        for (k, val) in m {
+            if !ENVELOPE.contains(&k.as_str()) {
+                positions_in(val, &mut cited);
+            }
+        }
+    }
+    let mut c = Check::new(
+        format!("{} cited ledger positions", cited.len()),
+        "all proven",
+    );
+    for (shard, seq, hash) in cited {
+        match items.get(&(shard, seq)) {
+            None => c.fail(format!(
+                "the report cites entry {shard}/{seq} but proves no such entry"
+            )),
+            Some(i) if hex::encode(i.hash) != hash => c.fail(format!(
+                "the report cites entry {shard}/{seq} with hash {hash}, the proven entry's is {}",
+                hex::encode(i.hash)
+            )),
+            Some(_) => {}
+        }
+    }
+    v.checks.push(c);
+}
+
+fn positions_in(v: &Value, out: &mut Vec<(u32, u64, String)>) {
+    match v {
+        Value::Object(m) => {
+            if let (Some(shard), Some(seq), Some(hash)) = (
+                m.get("shard").and_then(Value::as_u64),
+                m.get("seq").and_then(Value::as_u64),
+                m.get("entryHash").and_then(Value::as_str),
+            ) {
+                out.push((shard as u32, seq, hash.to_string()));
+            }
+            for val in m.values() {
+                positions_in(val, out);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| positions_in(x, out)),
+        _ => {}
+    }
+}
+
+fn field_str(doc: &Value, name: &str) -> Result<String, String> {
+    doc.get(name)
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| format!("the report has no `{name}`"))
+}
+
+fn period_of(doc: &Value) -> Result<Period, String> {
+    let p = doc.get("period").ok_or("the report has no `period`")?;
+    let ms = |name: &str| -> Result<Option<i64>, String> {
+        match p.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(x) => x
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| format!("`period.{name}` is not a number")),
+        }
+    };
+    Ok(Period {
+        from_ms: ms("fromMs")?,
+        to_ms: ms("toMs")?,
+    })
+}
+
+fn audience_of(doc: &Value) -> Result<Audience, String> {
+    match doc.get("audience").and_then(Value::as_str) {
+        Some("officer") => Ok(Audience::Officer),
+        Some("customer") => Ok(Audience::Customer),
+        _ => Err("the report has no `audience` (officer or customer)".into()),
+    }
+}
+
+/// Rebuilds the report from the proven items with the parameters the
+/// document states; returns a description and the rebuilt figures.
+fn rebuild(
+    doc: &Value,
+    p: &Proofs,
+    items: &BTreeMap<(u32, u64), Item>,
+    ownership: &mut Vec<String>,
+) -> Result<(String, Value), String> {
+    let now = doc
+        .get("generatedAtMs")
+        .and_then(Value::as_i64)
+        .ok_or("the report has no `generatedAtMs`")?;
+    let list: Vec<Item> = items.values().cloned().collect();
+    let json = |r: Result<Value, serde_json::Error>| r.map_err(|e| e.to_string());
+    let mine = |customer: &str, ownership: &mut Vec<String>| {
+        for i in &list {
+            if i.event.customer_id != customer {
+                ownership.push(format!(
+                    "entry {}/{} is an event of customer `{}`, not of `{customer}`",
+                    i.shard, i.seq, i.event.customer_id
+                ));
+            }
+        }
+    };
+    match p.report.as_str() {
+        proofs::DISCLOSURE => {
+            let customer = field_str(doc, "customer")?;
+            mine(&customer, ownership);
+            let params = disclosure::Params {
+                customer: customer.clone(),
+                period: period_of(doc)?,
+                audience: audience_of(doc)?,
+                now_ms: now,
+            };
+            let r = json(serde_json::to_value(disclosure::build(&list, &params)))?;
+            Ok((format!("disclosure report of {customer}"), r))
+        }
+        proofs::RESIDENCY => {
+            let customer = field_str(doc, "customer")?;
+            mine(&customer, ownership);
+            let params = residency::Params {
+                customer: customer.clone(),
+                period: period_of(doc)?,
+                audience: audience_of(doc)?,
+                now_ms: now,
+            };
+            let r = json(serde_json::to_value(residency::build(&list, &params)))?;
+            Ok((format!("residency report of {customer}"), r))
+        }
+        proofs::ACCESS_HISTORY => {
+            let customer = field_str(doc, "customer")?;
+            mine(&customer, ownership);
+            let cursor = p.cursor.as_deref().map(str::parse::<Cursor>).transpose()?;
+            let limit = doc
+                .get("limit")
+                .and_then(Value::as_u64)
+                .ok_or("the report has no `limit`")? as usize;
+            let params = access_history::Params {
+                customer: customer.clone(),
+                period: period_of(doc)?,
+                limit,
+                cursor,
+                audience: audience_of(doc)?,
+                gagged: gagged_requests(&list, now),
+            };
+            let r = json(serde_json::to_value(access_history::build(&list, &params)))?;
+            Ok((format!("access history of {customer}"), r))
+        }
+        proofs::LAW_ENFORCEMENT => {
+            for i in &list {
+                if i.event.kind.as_ref().and_then(le_request_id).is_none() {
+                    ownership.push(format!(
+                        "entry {}/{} is not a law-enforcement event",
+                        i.shard, i.seq
+                    ));
+                }
+            }
+            let r = json(serde_json::to_value(law_enforcement::build(
+                &list,
+                period_of(doc)?,
+                now,
+            )))?;
+            Ok(("law-enforcement report".into(), r))
+        }
+        proofs::FINDINGS => {
+            let filter_json = doc.get("filter").ok_or("the report has no `filter`")?;
+            let opt = |name: &str| {
+                filter_json
+                    .get(name)
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            };
+            let filter = findings::Filter {
+                rule: opt("rule"),
+                customer: opt("customer"),
+                state: opt("state"),
+            };
+            let rows = doc
+                .get("findings")
+                .and_then(Value::as_array)
+                .ok_or("the report has no `findings` list")?;
+            let mut keyed = Vec::with_capacity(rows.len());
+            for (n, row) in rows.iter().enumerate() {
+                let bad = |what: &str| format!("findings[{n}]: {what}");
+                let state = match row.get("state").and_then(Value::as_str) {
+                    Some("open") => b'o',
+                    Some("closed") => b'c',
+                    Some("recorded") => b'r',
+                    _ => return Err(bad("no valid `state`")),
+                };
+                let position = row.get("position").ok_or_else(|| bad("no `position`"))?;
+                let shard = position.get("shard").and_then(Value::as_u64);
+                let seq = position.get("seq").and_then(Value::as_u64);
+                let (Some(shard), Some(seq)) = (shard, seq) else {
+                    return Err(bad("no valid `position`"));
+                };
+                let Some(item) = items.get(&(shard as u32, seq)) else {
+                    // Named by the citations check.
+                    continue;
+                };
+                let customer = row
+                    .get("customer")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                if item.event.customer_id != customer {
+                    ownership.push(format!(
+                        "findings[{n}] names customer `{customer}`, entry {shard}/{seq} is `{}`'s",
+                        item.event.customer_id
+                    ));
+                }
+                if filter
+                    .customer
+                    .as_ref()
+                    .is_some_and(|c| *c != item.event.customer_id)
+                {
+                    ownership.push(format!(
+                        "entry {shard}/{seq} is not an event of the filtered customer"
+                    ));
+                }
+                let key = FindingKey {
+                    state,
+                    rule: row
+                        .get("rule")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                    customer,
+                    shard: shard as u32,
+                    seq,
+                };
+                keyed.push((key, item.clone()));
+            }
+            let r = json(serde_json::to_value(findings::build(filter, keyed)))?;
+            Ok(("findings list".into(), r))
+        }
+        other => Err(format!(
+            "unknown report kind `{other}` in the proofs section"
+        )),
+    }
+}
+
+fn check_figures(
+    v: &mut Verification,
+    doc: &Value,
+    p: &Proofs,
+    items: &BTreeMap<(u32, u64), Item>,
+) {
+    let mut ownership = Vec::new();
+    match rebuild(doc, p, items, &mut ownership) {
+        Err(e) => {
+            let mut c = Check::new("figures", "");
+            c.fail(e);
+            v.checks.push(c);
+        }
+        Ok((what, rebuilt)) => {
+            let mut c = Check::new(
+                format!("figures ({what}), recomputed from the proven entries"),
+                "ok",
+            );
+            for o in ownership {
+                c.fail(o);
+            }
+            let mut actual = doc.clone();
+            if let Value::Object(m) = &mut actual {
+                for k in ENVELOPE {
+                    m.remove(k);
+                }
+            }
+            let mut diffs = Vec::new();
+            diff("", &actual, &rebuilt, &mut diffs);
+            let extra = diffs.len().saturating_sub(MAX_LISTED);
+            for d in diffs.into_iter().take(MAX_LISTED) {
+                c.fail(d);
+            }
+            if extra > 0 {
+                c.fail(format!("… and {extra} more differences"));
+            }
+            v.checks.push(c);
+        }
+    }
+}
+
+fn show(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 120 {
+        s.chars().take(117).collect::<String>() + "..."
+    } else {
+        s
+    }
+}
+
+/// Differences between the report (`actual`) and the rebuilt figures, by
+/// JSON path.
+fn diff(path: &str, actual: &Value, expected: &Value, out: &mut Vec<String>) {
+    let at = |p: &str| if p.is_empty() { "(root)" } else { p }.to_string();
+    match (actual, expected) {
+        (Value::Object(a), Value::Object(e)) => {
+            for (k, ev) in e {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                match a.get(k) {
+                    Some(av) => diff(&p, av, ev, out),
+                    None => out.push(format!(
+                        "{p}: missing from the report; the proven entries give {}",
+                        show(ev)
+                    )),
+                }
+            }
+            for (k, av) in a {
+                if !e.contains_key(k) {
+                    let p = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    out.push(format!(
+                        "{p}: the report says {}, which the proven entries do not give",
+                        show(av)
+                    ));
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(e)) => {
+            if a.len() != e.len() {
+                out.push(format!(
+                    "{}: the report lists {} rows, the proven entries give {}",
+                    at(path),
+                    a.len(),
+                    e.len()
+                ));
+            }
+            for (i, (av, ev)) in a.iter().zip(e).enumerate() {
+                diff(&format!("{path}[{i}]"), av, ev, out);
+            }
+        }
+        (a, e) if a == e => {}
+        (a, e) => out.push(format!(
+            "{}: the report says {}, the proven entries give {}",
+            at(path),
+            show(a),
+            show(e)
+        )),
+    }
+}
+
+fn check_consistency(
+    v: &mut Verification,
+    doc: &Value,
+    key: &VerifyingKey,
+    saved: &Checkpoint,
+    current: &Checkpoint,
+    fetched: &[ShardConsistency],
+) {
+    let mut c = Check::new(
+        format!("consistent with saved checkpoint {}", saved.number),
+        "ok",
+    );
+    if let Err(e) = saved.verify(key) {
+        c.fail(format!("the saved checkpoint does not verify: {e}"));
+        v.checks.push(c);
+        return;
+    }
+    let (old, new) = ordered(saved, current);
+    if old.number == new.number {
+        if old != new {
+            c.fail(format!(
+                "two different checkpoints are both signed as number {}: the ledger was rolled back or forked",
+                old.number
+            ));
+        }
+        v.checks.push(c);
+        return;
+    }
+    // Proofs may come from the report's section (when it starts at the
+    // saved checkpoint) or from the server; both are checked the same way.
+    let mut available: Vec<ShardConsistency> = fetched.to_vec();
+    if let Some(section) = doc.get("consistency").filter(|s| !s.is_null()) {
+        match serde_json::from_value::<Consistency>(section.clone()) {
+            Err(e) => c.fail(format!("the `consistency` section does not parse: {e}")),
+            Ok(s) if s.from.number == saved.number && s.from != *saved => c.fail(format!(
+                "the report's consistency section starts at a different checkpoint {} than the saved one: \
+                 the ledger was rolled back or forked",
+                saved.number
+            )),
+            Ok(s) if s.from == *saved => available.extend(s.shards),
+            Ok(_) => {}
+        }
+    }
+    for h in &old.shards {
+        let Some(n) = new.shard(h.shard) else {
+            c.fail(format!(
+                "shard {} of checkpoint {} is missing from checkpoint {}",
+                h.shard, old.number, new.number
+            ));
+            continue;
+        };
+        if n.size < h.size {
+            c.fail(format!(
+                "shard {} has {} entries at checkpoint {} but only {} at the later checkpoint {}: entries were removed (rollback)",
+                h.shard, h.size, old.number, n.size, new.number
+            ));
+            continue;
+        }
+        let Some(proof) = available
+            .iter()
+            .find(|p| p.shard == h.shard && p.from_size == h.size && p.to_size == n.size)
+        else {
+            c.fail(format!(
+                "no consistency proof for shard {} from size {} to {} (request the report with ?since_checkpoint={} or pass --server)",
+                h.shard, h.size, n.size, old.number.min(saved.number)
+            ));
+            continue;
+        };
+        let hashes = match parse_hashes(&proof.proof) {
+            Ok(x) => x,
+            Err(e) => {
+                c.fail(format!("shard {}: {e}", h.shard));
+                continue;
+            }
+        };
+        if let Err(e) = merkle::verify_consistency(h.size, n.size, &h.root, &n.root, &hashes) {
+            c.fail(format!(
+                "shard {}: checkpoint {} (size {}) does not extend checkpoint {} (size {}): {e}; \
+                 entries of the earlier tree were changed or the ledger was rolled back",
+                h.shard, new.number, n.size, old.number, h.size
+            ));
+        }
+    }
+    v.checks.push(c);
+}
