@@ -256,6 +256,7 @@ impl Ledger {
         let cf_customer = self.store.cf(CF_BY_CUSTOMER)?;
         let cf_event = self.store.cf(CF_BY_EVENT)?;
         let cf_findings = self.store.cf(CF_FINDINGS)?;
+        let cf_request = self.store.cf(CF_BY_REQUEST)?;
         let cf_state = self.store.cf(CF_STATE)?;
         let cf_meta = self.store.cf(CF_META)?;
         let cf_quarantine = self.store.cf(CF_QUARANTINE)?;
@@ -371,6 +372,9 @@ impl Ledger {
                     [],
                 );
             }
+            if let Some(request) = event.kind.as_ref().and_then(request_id) {
+                batch.put_cf(cf_request, keys::by_request(request, shard, seq), []);
+            }
             for v in &verdicts {
                 index_finding(&mut batch, cf_findings, v, &event.customer_id, shard, seq);
             }
@@ -439,6 +443,19 @@ pub fn decode_valid(payload: &[u8]) -> std::result::Result<Event, String> {
     let event = Event::decode(payload).map_err(|e| format!("protobuf decode failed: {e}"))?;
     custody_proto::validate(&event).map_err(|e| format!("invalid event: {e}"))?;
     Ok(event)
+}
+
+/// The law-enforcement request an event belongs to, if any.
+pub fn request_id(kind: &custody_proto::Kind) -> Option<&str> {
+    use custody_proto::Kind::*;
+    match kind {
+        LawEnforcementRequestReceived(r) => Some(&r.request_id),
+        LawEnforcementRedirected(r) => Some(&r.request_id),
+        LawEnforcementCustomerNotified(r) => Some(&r.request_id),
+        LawEnforcementDisclosed(r) => Some(&r.request_id),
+        LawEnforcementClosed(r) => Some(&r.request_id),
+        _ => None,
+    }
 }
 
 fn index_finding(

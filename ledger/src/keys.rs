@@ -6,6 +6,7 @@ pub const CF_TREE: &str = "tree";
 pub const CF_BY_CUSTOMER: &str = "by_customer";
 pub const CF_BY_EVENT: &str = "by_event";
 pub const CF_FINDINGS: &str = "findings";
+pub const CF_BY_REQUEST: &str = "by_request";
 pub const CF_STATE: &str = "state";
 pub const CF_META: &str = "meta";
 pub const CF_CHECKPOINTS: &str = "checkpoints";
@@ -25,10 +26,18 @@ pub const ALL_CFS: &[&str] = &[
     CF_CHECKPOINTS,
     CF_QUARANTINE,
     CF_TOKENS,
+    CF_BY_REQUEST,
 ];
 
 /// Column families derived from the entries (dropped and refilled by rebuild).
-pub const DERIVED_CFS: &[&str] = &[CF_TREE, CF_BY_CUSTOMER, CF_BY_EVENT, CF_FINDINGS, CF_STATE];
+pub const DERIVED_CFS: &[&str] = &[
+    CF_TREE,
+    CF_BY_CUSTOMER,
+    CF_BY_EVENT,
+    CF_FINDINGS,
+    CF_STATE,
+    CF_BY_REQUEST,
+];
 
 /// Merkle nodes are stored only at levels that are multiples of this (and
 /// never level 0, whose hashes are in the entries). Lower levels are
@@ -124,6 +133,24 @@ pub fn by_event(shard: u32, event_id: &str) -> Vec<u8> {
     k.extend_from_slice(&shard.to_be_bytes());
     k.extend_from_slice(event_id.as_bytes());
     k
+}
+
+/// by_request: len | law-enforcement request id | shard | seq, for every
+/// law-enforcement event (received, redirected, notified, disclosed, closed).
+pub fn by_request(request: &str, shard: u32, seq: u64) -> Vec<u8> {
+    let mut k = customer_prefix(request);
+    k.extend_from_slice(&shard.to_be_bytes());
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+/// Parses a by_request key into (request id, shard, seq).
+pub fn parse_by_request(key: &[u8]) -> Option<(String, u32, u64)> {
+    let n = u16::from_be_bytes(key.get(..2)?.try_into().ok()?) as usize;
+    let id = std::str::from_utf8(key.get(2..2 + n)?).ok()?.to_string();
+    let shard = u32::from_be_bytes(key.get(2 + n..6 + n)?.try_into().ok()?);
+    let seq = u64::from_be_bytes(key.get(6 + n..14 + n)?.try_into().ok()?);
+    Some((id, shard, seq))
 }
 
 /// state: shard | tag | name ('c' customer, 's' subcontractor)

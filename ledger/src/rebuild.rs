@@ -25,6 +25,7 @@ pub const COMPARED: &[&str] = &[
     CF_BY_EVENT,
     CF_FINDINGS,
     CF_STATE,
+    CF_BY_REQUEST,
     CF_META,
     CF_QUARANTINE,
 ];

@@ -284,6 +284,24 @@ impl Store {
         }))
     }
 
+    /// Every law-enforcement event as (request id, shard, seq), by request.
+    pub fn law_enforcement_positions(&self) -> Result<Vec<(String, u32, u64)>> {
+        let mut out = Vec::new();
+        for item in self
+            .db
+            .iterator_cf(self.cf(CF_BY_REQUEST)?, IteratorMode::Start)
+        {
+            let (k, _) = item?;
+            out.push(
+                keys::parse_by_request(&k).ok_or_else(|| StoreError::Corrupt {
+                    what: "by_request index".into(),
+                    reason: format!("undecodable key {}", hex::encode(&k)),
+                })?,
+            );
+        }
+        Ok(out)
+    }
+
     /// Findings index scan: (state, rule, customer, shard, seq) filtered by
     /// state byte (None = all) and rule/customer when given.
     pub fn findings(

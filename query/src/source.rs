@@ -61,24 +61,19 @@ pub fn customer_items(
         .collect()
 }
 
-/// Every law-enforcement item of every customer (a full scan of the
-/// entries: there is no request index yet).
+/// Every law-enforcement item of every customer, in ledger order (shard,
+/// seq), read through the by-request index.
 pub fn law_enforcement_items(store: &Store) -> Result<Vec<Item>, SourceError> {
-    let mut out = Vec::new();
-    for e in store.all_entries()? {
-        let (entry, hash) = e?;
-        let item = item_of(entry, hash)?;
-        if item
-            .event
-            .kind
-            .as_ref()
-            .and_then(crate::reports::le_request_id)
-            .is_some()
-        {
-            out.push(item);
-        }
-    }
-    Ok(out)
+    let mut positions: Vec<(u32, u64)> = store
+        .law_enforcement_positions()?
+        .into_iter()
+        .map(|(_, shard, seq)| (shard, seq))
+        .collect();
+    positions.sort_unstable();
+    positions
+        .into_iter()
+        .map(|(shard, seq)| load(store, shard, seq))
+        .collect()
 }
 
 /// Findings index keys with the entries they point at.
