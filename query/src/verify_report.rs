@@ -747,3 +747,321 @@ fn check_consistency(
     }
     v.checks.push(c);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proofs::EntryProof;
+    use crate::reports::fixture::*;
+    use crate::reports::Signed;
+    use custody_ledger::merkle::MemoryTree;
+    use custody_ledger::{ShardHead, SourcePosition};
+    use custody_proto::v1::{DataCategory as C, Purpose};
+    use ed25519_dalek::SigningKey;
+    use prost::Message;
+
+    fn key(seed: u8) -> SigningKey {
+        SigningKey::from_bytes(&[seed; 32])
+    }
+
+    /// A one-shard ledger in memory: c1's accesses and a handoff, c2's access.
+    struct Ledger {
+        stored: Vec<Vec<u8>>,
+        items: Vec<Item>,
+        tree: MemoryTree,
+    }
+
+    fn ledger() -> Ledger {
+        let kinds = vec![
+            (
+                "c1",
+                accessed(Purpose::ProvidingSupport, &[C::Contact, C::Customer]),
+            ),
+            ("c2", accessed(Purpose::ProvidingSupport, &[C::Contact])),
+            ("c1", accessed(Purpose::ImprovingSupport, &[C::Customer])),
+            ("c1", handoff("sub-a", "IE")),
+            ("c1", accessed(Purpose::ProvidingSupport, &[C::Private])),
+        ];
+        let mut prev = [0u8; 32];
+        let mut out = Ledger {
+            stored: vec![],
+            items: vec![],
+            tree: MemoryTree::new(),
+        };
+        for (seq, (customer, kind)) in kinds.into_iter().enumerate() {
+            let seq = seq as u64;
+            let fixture = item(seq, customer, seq as i64 + 1, eng("IE", "IE"), kind);
+            let entry = Entry {
+                shard: 0,
+                seq,
+                prev_hash: prev,
+                source: SourcePosition {
+                    topic: "embedded".into(),
+                    partition: 0,
+                    offset: seq,
+                    timestamp_ms: 0,
+                },
+                event: fixture.event.encode_to_vec(),
+                verdicts: vec![],
+            };
+            let (bytes, hash) = entry.seal().expect("seals");
+            prev = hash;
+            out.tree.push(merkle::leaf_hash(&hash));
+            out.items.push(item_of(entry, hash).expect("decodes"));
+            out.stored.push(bytes);
+        }
+        out
+    }
+
+    fn checkpoint(l: &Ledger, signer: &SigningKey) -> Checkpoint {
+        let head = ShardHead {
+            shard: 0,
+            size: l.tree.size(),
+            root: l.tree.root(),
+        };
+        Checkpoint::sign(signer, 7, 1000, vec![head])
+    }
+
+    /// c1's disclosure report with proofs, as JSON.
+    fn report(l: &Ledger, signer: &SigningKey) -> Value {
+        let cp = checkpoint(l, signer);
+        let params = disclosure::Params {
+            customer: "c1".into(),
+            period: Period::default(),
+            audience: Audience::Customer,
+            now_ms: T0 + 100 * HOUR,
+        };
+        let relied = proofs::disclosure_relied(&l.items, &params);
+        let entries = relied
+            .iter()
+            .map(|&(shard, seq)| EntryProof {
+                shard,
+                seq,
+                entry: hex::encode(&l.stored[seq as usize]),
+                inclusion: merkle::inclusion_proof(&l.tree, seq, l.tree.size())
+                    .expect("proof")
+                    .iter()
+                    .map(hex::encode)
+                    .collect(),
+            })
+            .collect();
+        let mut doc = Signed::new(
+            cp.clone(),
+            T0 + 100 * HOUR,
+            disclosure::build(&l.items, &params),
+        );
+        doc.proofs = Some(Proofs {
+            report: proofs::DISCLOSURE.into(),
+            cursor: None,
+            checkpoint: cp,
+            entries,
+        });
+        serde_json::to_value(doc).expect("serializes")
+    }
+
+    fn check(doc: &Value) -> Verification {
+        verify(doc, &key(1).verifying_key(), None, &[])
+    }
+
+    #[test]
+    fn an_untampered_report_verifies() {
+        let l = ledger();
+        let v = check(&report(&l, &key(1)));
+        assert!(v.ok(), "{}", v.render());
+        assert!(v.render().contains("4 entries: hashes ok, inclusion ok"));
+    }
+
+    #[test]
+    fn every_flipped_bit_of_every_inclusion_proof_is_rejected() {
+        let l = ledger();
+        let doc = report(&l, &key(1));
+        let n = doc["proofs"]["entries"].as_array().map_or(0, Vec::len);
+        let mut flips = 0;
+        for e in 0..n {
+            let hashes = doc["proofs"]["entries"][e]["inclusion"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            assert!(!hashes.is_empty());
+            for (h, text) in hashes.iter().enumerate() {
+                let bytes = hex::decode(text.as_str().unwrap_or_default()).expect("hex");
+                for bit in 0..bytes.len() * 8 {
+                    let mut flipped = bytes.clone();
+                    flipped[bit / 8] ^= 1 << (bit % 8);
+                    let mut bad = doc.clone();
+                    bad["proofs"]["entries"][e]["inclusion"][h] = Value::from(hex::encode(flipped));
+                    let v = check(&bad);
+                    assert!(!v.ok(), "entry {e} hash {h} bit {bit} accepted");
+                    assert!(v.failures().iter().any(|f| f.contains("not included")));
+                    flips += 1;
+                }
+            }
+        }
+        assert!(flips >= 4 * 2 * 256);
+    }
+
+    #[test]
+    fn every_flipped_bit_of_an_entry_is_rejected() {
+        let l = ledger();
+        let doc = report(&l, &key(1));
+        let bytes = hex::decode(
+            doc["proofs"]["entries"][0]["entry"]
+                .as_str()
+                .unwrap_or_default(),
+        )
+        .expect("hex");
+        for bit in 0..bytes.len() * 8 {
+            let mut flipped = bytes.clone();
+            flipped[bit / 8] ^= 1 << (bit % 8);
+            let mut bad = doc.clone();
+            bad["proofs"]["entries"][0]["entry"] = Value::from(hex::encode(flipped));
+            assert!(!check(&bad).ok(), "bit {bit} accepted");
+        }
+    }
+
+    #[test]
+    fn changed_figures_dropped_and_foreign_entries_are_named() {
+        let l = ledger();
+        let doc = report(&l, &key(1));
+
+        let mut bad = doc.clone();
+        bad["useMatrix"]["rows"][0]["counts"][0] = Value::from(5);
+        let f = check(&bad).failures();
+        assert!(
+            f.iter().any(|x| x.contains(
+                "useMatrix.rows[0].counts[0]: the report says 5, the proven entries give 1"
+            )),
+            "{f:?}"
+        );
+
+        // Dropping an access while keeping the counts it contributed.
+        let mut bad = doc.clone();
+        if let Some(a) = bad["proofs"]["entries"].as_array_mut() {
+            a.remove(1);
+        }
+        let f = check(&bad).failures();
+        assert!(f.iter().any(|x| x.contains("useMatrix.events")), "{f:?}");
+
+        // c2's entry (seq 1) swapped in for c1's (seq 2): proven, but not c1's.
+        let mut bad = doc.clone();
+        bad["proofs"]["entries"][1] = serde_json::json!({
+            "shard": 0, "seq": 1, "entry": hex::encode(&l.stored[1]),
+            "inclusion": merkle::inclusion_proof(&l.tree, 1, l.tree.size()).expect("proof")
+                .iter().map(hex::encode).collect::<Vec<_>>(),
+        });
+        let f = check(&bad).failures();
+        assert!(
+            f.iter().any(|x| x.contains("customer `c2`, not of `c1`")),
+            "{f:?}"
+        );
+    }
+
+    #[test]
+    fn another_key_is_rejected() {
+        let l = ledger();
+        let f = check(&report(&l, &key(2))).failures();
+        assert!(f.iter().any(|x| x.contains("was signed by key")), "{f:?}");
+        // Claiming the right key without its signature.
+        let mut forged = report(&l, &key(2));
+        forged["checkpoint"]["key"] = Value::from(hex::encode(key(1).verifying_key().as_bytes()));
+        let f = check(&forged).failures();
+        assert!(
+            f.iter().any(|x| x.contains("signature does not verify")),
+            "{f:?}"
+        );
+    }
+
+    #[test]
+    fn consistency_with_a_saved_checkpoint() {
+        let mut l = ledger();
+        let k = key(1);
+        let mut saved = checkpoint(&l, &k);
+        saved.number = 3;
+        saved = Checkpoint::sign(&k, 3, 500, saved.shards);
+        let old_size = l.tree.size();
+        l.tree.push(merkle::leaf_hash(&[9; 32]));
+        let doc = report(&l, &k);
+        let proof = |tree: &MemoryTree| ShardConsistency {
+            shard: 0,
+            from_size: old_size,
+            to_size: tree.size(),
+            from_root: saved.shards[0].root,
+            to_root: tree.root(),
+            proof: merkle::consistency_proof(tree, old_size, tree.size())
+                .expect("proof")
+                .iter()
+                .map(hex::encode)
+                .collect(),
+        };
+        let good = proof(&l.tree);
+        let v = verify(
+            &doc,
+            &k.verifying_key(),
+            Some(&saved),
+            std::slice::from_ref(&good),
+        );
+        assert!(v.ok(), "{}", v.render());
+        assert_eq!(
+            consistency_needed(&saved, &checkpoint(&l, &k)),
+            vec![(0, old_size, old_size + 1)]
+        );
+
+        // No proof at all.
+        let v = verify(&doc, &k.verifying_key(), Some(&saved), &[]);
+        assert!(v
+            .failures()
+            .iter()
+            .any(|x| x.contains("no consistency proof")));
+
+        // A saved checkpoint from a different history of the same size.
+        let mut other = saved.clone();
+        other.shards[0].root = [3; 32];
+        let other = Checkpoint::sign(&k, 3, 500, other.shards);
+        let v = verify(&doc, &k.verifying_key(), Some(&other), &[good]);
+        assert!(
+            v.failures().iter().any(|x| x.contains("does not extend")),
+            "{}",
+            v.render()
+        );
+
+        // A saved checkpoint larger than the report's: entries were removed.
+        let bigger = Checkpoint::sign(
+            &k,
+            3,
+            500,
+            vec![ShardHead {
+                shard: 0,
+                size: 100,
+                root: [4; 32],
+            }],
+        );
+        let v = verify(&doc, &k.verifying_key(), Some(&bigger), &[]);
+        assert!(
+            v.failures()
+                .iter()
+                .any(|x| x.contains("entries were removed")),
+            "{}",
+            v.render()
+        );
+
+        // Same number, different heads: a fork or a rollback.
+        let fork = Checkpoint::sign(
+            &k,
+            7,
+            1,
+            vec![ShardHead {
+                shard: 0,
+                size: 1,
+                root: [5; 32],
+            }],
+        );
+        let v = verify(&doc, &k.verifying_key(), Some(&fork), &[]);
+        assert!(
+            v.failures()
+                .iter()
+                .any(|x| x.contains("rolled back or forked")),
+            "{}",
+            v.render()
+        );
+    }
+}
