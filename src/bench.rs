@@ -13,9 +13,11 @@ use sha2::{Digest, Sha256};
 
 #[derive(clap::Args)]
 pub struct BenchArgs {
-    /// Customers in the generated workload (about 45 events each).
-    #[arg(long, default_value_t = 20_000)]
-    customers: u32,
+    /// Customers in the generated workload: about 45 events each for the
+    /// fold benchmark (default 20000); with --query, spread over --events
+    /// (default 100000).
+    #[arg(long)]
+    customers: Option<u32>,
     /// Rounds per variant; the median is reported.
     #[arg(long, default_value_t = 3)]
     rounds: usize,
@@ -29,6 +31,25 @@ pub struct BenchArgs {
     /// these brokers, then time the fold from Kafka next to a consume-only client.
     #[arg(long)]
     kafka: Option<String>,
+    /// Measure report latency instead (access history, disclosure) on a
+    /// ledger of --events events over --customers customers, then
+    /// HTTP requests/s with wrk. The ledger is kept in DIR/ledger for reuse.
+    #[arg(long)]
+    query: bool,
+    /// --query: events in the ledger.
+    #[arg(long, default_value_t = 10_000_000)]
+    events: u64,
+    /// --query: timed requests per report.
+    #[arg(long, default_value_t = 1000)]
+    requests: usize,
+    /// --query: wrk duration in seconds and connections.
+    #[arg(long, default_value_t = 10)]
+    wrk_seconds: u32,
+    #[arg(long, default_value_t = 16)]
+    wrk_connections: u32,
+    /// --query: only the in-process latencies, no server and no wrk.
+    #[arg(long)]
+    no_http: bool,
 }
 
 struct Sample {
@@ -128,11 +149,24 @@ fn peak_rss_mib() -> Option<f64> {
 pub fn run(args: BenchArgs) -> Result<()> {
     let rounds = args.rounds.max(1);
     std::fs::create_dir_all(&args.dir)?;
+    if args.query {
+        return crate::bench_query::run(crate::bench_query::QueryBench {
+            events: args.events,
+            customers: args.customers.unwrap_or(100_000),
+            requests: args.requests,
+            batch: args.batch,
+            dir: args.dir.join("query"),
+            wrk_seconds: args.wrk_seconds,
+            wrk_connections: args.wrk_connections,
+            no_http: args.no_http,
+        });
+    }
+    let customers = args.customers.unwrap_or(20_000);
     if let Some(brokers) = &args.kafka {
-        return crate::bench_kafka::run(brokers, args.customers, rounds, &args.dir);
+        return crate::bench_kafka::run(brokers, customers, rounds, &args.dir);
     }
     let events = demo::generate(DemoParams {
-        customers: args.customers,
+        customers,
         ..DemoParams::default()
     });
     let n = events.len();

@@ -247,7 +247,7 @@ fn every_read_is_recorded_and_formats_carry_the_same_figures() {
     assert_eq!(code, 200);
     assert!(head.contains("content-type: text/html"), "{head}");
     assert!(html.contains(&format!("Disclosure report for {CUSTOMER}")));
-    assert!(html.contains("<td>PURPOSE_PROVIDING_SUPPORT</td>"));
+    assert!(html.contains(">PURPOSE_PROVIDING_SUPPORT</td>"));
     assert!(html.contains("Law-enforcement requests"));
     assert!(html.contains("Checkpoint heads"));
     assert_eq!(

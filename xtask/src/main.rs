@@ -14,6 +14,13 @@ use std::process::{exit, Command};
 /// libclang; the bundled librdkafka build needs make.
 const BUILD_PACKAGES: &[&str] = &["libclang-dev", "make"];
 
+/// Only the tests need a browser: tests/browser_e2e.rs renders the HTML
+/// reports in headless Chromium.
+const TEST_PACKAGES: &[&str] = &["chromium"];
+
+/// Only the benchmark needs an HTTP load generator (`custody bench --query`).
+const BENCH_PACKAGES: &[&str] = &["wrk"];
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let task = args.next().unwrap_or_default();
@@ -105,7 +112,7 @@ fn demo(args: &[String]) -> Result<(), String> {
 /// Fold and verify benchmarks, then the Kafka path against a Tansu broker
 /// this task starts on a free loopback port.
 fn bench(args: &[String]) -> Result<(), String> {
-    install_packages(BUILD_PACKAGES)?;
+    install_packages(&[BUILD_PACKAGES, BENCH_PACKAGES].concat())?;
     ensure_tansu()?;
     run(cargo()
         .args(["run", "--release", "--bin", "custody", "--", "bench"])
@@ -193,7 +200,7 @@ fn ensure_tansu() -> Result<(), String> {
 }
 
 fn test(args: &[String]) -> Result<(), String> {
-    install_packages(BUILD_PACKAGES)?;
+    install_packages(&[BUILD_PACKAGES, TEST_PACKAGES].concat())?;
     ensure_tansu()?;
     run(cargo().args(["fmt", "--all", "--check"]))?;
     run(cargo().args([

@@ -99,12 +99,32 @@ pub fn csv<T: Document>(doc: &T) -> String {
 }
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#222}\
-table{border-collapse:collapse;margin:0.5em 0 1.5em;font-size:0.9em}\
+table{border-collapse:collapse;margin:0.5em 0 1.5em}\
 th,td{border:1px solid #999;padding:0.25em 0.5em;text-align:left;vertical-align:top}\
 th{background:#eee}tr.finding td{background:#fde2e1}caption{text-align:left;font-weight:bold;padding:0.3em 0}\
 dl{display:grid;grid-template-columns:max-content auto;gap:0.2em 1em}dt{font-weight:bold}\
 .mono{font-family:monospace;font-size:0.8em;word-break:break-all}\
-@media print{tr.finding td{background:#fde2e1 !important;-webkit-print-color-adjust:exact;print-color-adjust:exact}}";
+table{max-width:100%;font-size:0.85em}td.wrap,th.wrap{overflow-wrap:anywhere}\
+tr.finding td:first-child{box-shadow:inset 4px 0 #c0392b}\
+@page{size:A4 landscape;margin:1cm}\
+@media print{body{margin:0;font-size:9pt}tr{break-inside:avoid}\
+tr.finding td{background:#fde2e1 !important;-webkit-print-color-adjust:exact;print-color-adjust:exact}}";
+
+/// Cells holding a word longer than this (entry hashes, enum names such as
+/// `PURPOSE_PROVIDING_SUPPORT`) may break anywhere; shorter words never
+/// break. Wide tables (the access history has 14 columns) then shrink to the
+/// page by wrapping those long words, not by splitting `breach` into
+/// `bre ach`, and nothing is cut off at the right edge.
+const WRAP_AT: usize = 20;
+
+/// The opening tag of a cell: long unbroken words get the `wrap` class.
+fn cell_open(tag: &str, text: &str) -> String {
+    if text.split_whitespace().any(|w| w.chars().count() > WRAP_AT) {
+        format!("<{tag} class=wrap>")
+    } else {
+        format!("<{tag}>")
+    }
+}
 
 /// The whole document as one printable HTML page, with the checkpoint it
 /// was computed at.
@@ -140,7 +160,7 @@ pub fn html<T: Document>(doc: &Signed<T>) -> String {
             escape_html(&t.caption)
         ));
         for h in &t.header {
-            out.push_str(&format!("<th>{}</th>", escape_html(h)));
+            out.push_str(&format!("{}{}</th>", cell_open("th", h), escape_html(h)));
         }
         out.push_str("</tr></thead><tbody>");
         if t.rows.is_empty() {
@@ -152,7 +172,7 @@ pub fn html<T: Document>(doc: &Signed<T>) -> String {
         for (row, hl) in t.rows.iter().zip(&t.highlight) {
             out.push_str(if *hl { "<tr class=finding>" } else { "<tr>" });
             for c in row {
-                out.push_str(&format!("<td>{}</td>", escape_html(c)));
+                out.push_str(&format!("{}{}</td>", cell_open("td", c), escape_html(c)));
             }
             out.push_str("</tr>");
         }
