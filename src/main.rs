@@ -339,6 +339,7 @@ fn run(cli: Cli) -> Result<()> {
                 return Ok(());
             }
             print_urls(&data.data, listen);
+            demo_tokens(ledger.store(), listen)?;
             serve(ledger, listen, None)
         }
         Command::Key {
@@ -429,6 +430,51 @@ fn print_urls(data: &Path, listen: SocketAddr) {
         "  custody verify --data {}        re-verify everything",
         data.display()
     );
+}
+
+/// On a demo ledger without tokens, creates an officer, a customer and an
+/// emitter token and prints how to use them (reports always need a token).
+fn demo_tokens(store: &Store, listen: SocketAddr) -> Result<()> {
+    use custody_query::auth::{any_tokens, create_token, Grant, Role};
+    if any_tokens(store)? {
+        println!("  tokens exist already; create more with `custody token create`");
+        return Ok(());
+    }
+    let customer = "cust-00001";
+    let officer = create_token(
+        store,
+        &Grant {
+            role: Role::Officer,
+            customer: None,
+        },
+    )?;
+    let own = create_token(
+        store,
+        &Grant {
+            role: Role::Customer,
+            customer: Some(customer.into()),
+        },
+    )?;
+    let emitter = create_token(
+        store,
+        &Grant {
+            role: Role::Emitter,
+            customer: None,
+        },
+    )?;
+    println!("Demo tokens (shown once; only their hashes are stored):");
+    println!("  officer:             {officer}");
+    println!("  customer {customer}: {own}");
+    println!("  emitter:             {emitter}");
+    println!("Try:");
+    println!("  curl -H 'Authorization: Bearer {own}' 'http://{listen}/v1/customers/{customer}/reports/disclosure?format=html'");
+    println!(
+        "  curl -H 'Authorization: Bearer {officer}' 'http://{listen}/v1/reports/law-enforcement'"
+    );
+    println!(
+        "  curl -H 'Authorization: Bearer {officer}' 'http://{listen}/v1/findings?state=open'"
+    );
+    Ok(())
 }
 
 fn open_ledger(dir: &Path) -> Result<Ledger> {
