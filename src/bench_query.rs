@@ -16,6 +16,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use custody_ingest::demo::Rng;
 use custody_ledger::Ledger;
 use custody_proto::v1::{
     Actor, CollectionMeans, CustomerProfileSet, DataAccessed, DataCategory, EntityKind, Purpose,
@@ -43,26 +44,6 @@ pub struct QueryBench {
 
 /// 2026-01-05T09:00:00Z, the demo's start: one event per second from here.
 const START_MS: i64 = 1_767_603_600_000;
-
-/// splitmix64, as the demo generator: reproducible, no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        if n == 0 {
-            0
-        } else {
-            self.next() % n
-        }
-    }
-}
 
 fn customer_id(n: u64) -> String {
     format!("cust-{n:06}")

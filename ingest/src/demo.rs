@@ -27,22 +27,23 @@ impl Default for DemoParams {
     }
 }
 
-/// splitmix64: tiny, fast and reproducible everywhere.
-struct Rng(u64);
+/// splitmix64: tiny, fast and reproducible everywhere (also used by the
+/// query benchmark's generator).
+pub struct Rng(pub u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
     }
-    fn below(&mut self, n: u64) -> u64 {
+    pub fn below(&mut self, n: u64) -> u64 {
         if n == 0 {
             0
         } else {
-            self.next() % n
+            self.next_u64() % n
         }
     }
     fn chance(&mut self, percent: u64) -> bool {
