@@ -86,19 +86,44 @@ pub enum TokenCommand {
         #[arg(long)]
         customer: Option<String>,
     },
+    /// List stored tokens (JSON lines): reader id, role, customer, revoked.
+    List {
+        #[arg(long, env = "CUSTODY_DATA", default_value = "./data")]
+        data: PathBuf,
+    },
+    /// Revoke a token, named by its reader id (`token-…`, from `list` or from
+    /// recorded report reads) or by the token itself.
+    Revoke {
+        #[arg(long, env = "CUSTODY_DATA", default_value = "./data")]
+        data: PathBuf,
+        id: String,
+    },
 }
 
 pub fn run_token(command: TokenCommand) -> Result<()> {
-    let TokenCommand::Create {
-        data,
-        role,
-        customer,
-    } = command;
-    let role: Role = role.parse()?;
-    let store =
-        Store::open(&data).with_context(|| format!("opening data directory {}", data.display()))?;
-    let token = auth::create_token(&store, &Grant { role, customer })?;
-    println!("{token}");
+    let open = |data: &PathBuf| {
+        Store::open(data).with_context(|| format!("opening data directory {}", data.display()))
+    };
+    match command {
+        TokenCommand::Create {
+            data,
+            role,
+            customer,
+        } => {
+            let role: Role = role.parse()?;
+            let token = auth::create_token(&open(&data)?, &Grant { role, customer })?;
+            println!("{token}");
+        }
+        TokenCommand::List { data } => {
+            for t in auth::list_tokens(&open(&data)?)? {
+                println!("{}", serde_json::to_string(&t)?);
+            }
+        }
+        TokenCommand::Revoke { data, id } => {
+            let id = auth::revoke_token(&open(&data)?, &id)?;
+            eprintln!("revoked {id}");
+        }
+    }
     Ok(())
 }
 

@@ -94,7 +94,11 @@ pub fn create_token(store: &Store, grant: &Grant) -> Result<String, AuthError> {
     let mut secret = [0u8; 32];
     OsRng.fill_bytes(&mut secret);
     let token = format!("cst_{}", hex::encode(secret));
-    let value = serde_json::to_vec(grant).map_err(|e| AuthError::Invalid(e.to_string()))?;
+    let stored = StoredGrant {
+        grant: grant.clone(),
+        revoked: false,
+    };
+    let value = serde_json::to_vec(&stored).map_err(|e| AuthError::Invalid(e.to_string()))?;
     store
         .raw_db()
         .put_cf(store.cf(CF_TOKENS)?, token_hash(&token), value)?;
@@ -114,24 +118,100 @@ pub fn any_tokens(store: &Store) -> Result<bool, AuthError> {
     }
 }
 
-/// The grant of a presented token, if it is one of ours.
+/// What the `tokens` column family holds: the grant, and whether it was
+/// revoked. A revoked token stays stored (so intake does not reopen when
+/// the last token is revoked) but no longer authenticates.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoredGrant {
+    #[serde(flatten)]
+    grant: Grant,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    revoked: bool,
+}
+
+fn decode_grant(v: &[u8]) -> Result<StoredGrant, AuthError> {
+    serde_json::from_slice(v).map_err(|e| {
+        AuthError::Store(StoreError::Corrupt {
+            what: "token grant".into(),
+            reason: e.to_string(),
+        })
+    })
+}
+
+/// The grant of a presented token, if it is one of ours and not revoked.
 pub fn lookup(store: &Store, token: &str) -> Result<Option<Principal>, AuthError> {
     let hash = token_hash(token);
     match store.get(CF_TOKENS, &hash)? {
         None => Ok(None),
         Some(v) => {
-            let grant: Grant = serde_json::from_slice(&v).map_err(|e| {
-                AuthError::Store(StoreError::Corrupt {
-                    what: "token grant".into(),
-                    reason: e.to_string(),
-                })
-            })?;
+            let stored = decode_grant(&v)?;
+            if stored.revoked {
+                return Ok(None);
+            }
             Ok(Some(Principal {
-                grant,
+                grant: stored.grant,
                 token_hash: hash,
             }))
         }
     }
+}
+
+/// One stored token, named by its reader id (`token-` + 16 hex of its hash:
+/// the id recorded in `report_read` events).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenInfo {
+    pub id: String,
+    pub role: Role,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer: Option<String>,
+    pub revoked: bool,
+}
+
+fn reader_id_of(hash: &[u8]) -> String {
+    let hex = hex::encode(hash);
+    format!("token-{}", &hex[..16.min(hex.len())])
+}
+
+/// Every stored token (never the token itself: only hashes are stored).
+pub fn list_tokens(store: &Store) -> Result<Vec<TokenInfo>, AuthError> {
+    let cf = store.cf(CF_TOKENS)?;
+    let mut out = Vec::new();
+    for item in store.raw_db().iterator_cf(cf, IteratorMode::Start) {
+        let (k, v) = item?;
+        let stored = decode_grant(&v)?;
+        out.push(TokenInfo {
+            id: reader_id_of(&k),
+            role: stored.grant.role,
+            customer: stored.grant.customer,
+            revoked: stored.revoked,
+        });
+    }
+    Ok(out)
+}
+
+/// Revokes the token named by its reader id (`token-…`, as listed and as
+/// recorded in report reads) or by the token itself. Returns its id.
+pub fn revoke_token(store: &Store, id_or_token: &str) -> Result<String, AuthError> {
+    let cf = store.cf(CF_TOKENS)?;
+    let wanted = if id_or_token.starts_with("token-") {
+        id_or_token.to_string()
+    } else {
+        reader_id_of(&token_hash(id_or_token))
+    };
+    for item in store.raw_db().iterator_cf(cf, IteratorMode::Start) {
+        let (k, v) = item?;
+        if reader_id_of(&k) != wanted {
+            continue;
+        }
+        let mut stored = decode_grant(&v)?;
+        stored.revoked = true;
+        let value = serde_json::to_vec(&stored).map_err(|e| AuthError::Invalid(e.to_string()))?;
+        store.raw_db().put_cf(cf, &k, value)?;
+        return Ok(wanted);
+    }
+    Err(AuthError::Invalid(format!(
+        "no token `{wanted}` (see `custody token list`)"
+    )))
 }
 
 /// The token of an `Authorization: Bearer ...` header value.
@@ -168,6 +248,34 @@ mod tests {
             customer: Some("c1".into()),
         };
         assert!(create_token(&store, &officer_with_customer).is_err());
+    }
+
+    #[test]
+    fn revoked_tokens_stop_working_and_intake_stays_locked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("store");
+        let grant = Grant {
+            role: Role::Officer,
+            customer: None,
+        };
+        let a = create_token(&store, &grant).expect("created");
+        let b = create_token(&store, &grant).expect("created");
+        let listed = list_tokens(&store).expect("list");
+        assert_eq!(listed.len(), 2);
+        let id_a = lookup(&store, &a)
+            .expect("lookup")
+            .expect("known")
+            .reader_id();
+        assert!(listed.iter().any(|t| t.id == id_a && !t.revoked));
+        // By reader id, and by the token itself.
+        assert_eq!(revoke_token(&store, &id_a).expect("revoke"), id_a);
+        revoke_token(&store, &b).expect("revoke by token");
+        assert_eq!(lookup(&store, &a).expect("lookup"), None);
+        assert_eq!(lookup(&store, &b).expect("lookup"), None);
+        assert!(list_tokens(&store).expect("list").iter().all(|t| t.revoked));
+        // Revoking every token must not reopen unauthenticated intake.
+        assert!(any_tokens(&store).expect("scan"));
+        assert!(revoke_token(&store, "token-0000000000000000").is_err());
     }
 
     #[test]
