@@ -180,7 +180,7 @@ fn build_ledger(q: &QueryBench, dir: &Path) -> Result<()> {
             })
             .collect();
         let records = ledger.embedded_records(payloads);
-        let s = ledger.fold(&records)?;
+        let s = ledger.fold_replayable(&records)?;
         anyhow::ensure!(
             s.quarantined == 0,
             "the generated workload was quarantined: {:?}",

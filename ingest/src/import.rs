@@ -157,7 +157,7 @@ fn fold_items(
     }
     let mut records = ledger.embedded_records(good);
     records.extend(bad);
-    let s = ledger.fold(&records)?;
+    let s = ledger.fold_replayable(&records)?;
     summary.folded += s.folded;
     summary.duplicates += s.duplicates;
     summary.already_folded += s.already_folded;

@@ -238,7 +238,7 @@ fn fold_batch(
         let mut l = ledger
             .lock()
             .map_err(|_| KafkaError::Other("ledger lock poisoned".into()))?;
-        l.fold(records)?
+        l.fold_replayable(records)?
     };
     metrics.record_batch(started.elapsed().as_secs_f64());
     let mut deltas: std::collections::BTreeMap<(String, u32), PartitionDelta> = Default::default();

@@ -115,6 +115,9 @@ pub struct Ledger {
     /// Set when a batch failed to write: memory is then ahead of storage and
     /// the ledger must be reopened.
     poisoned: bool,
+    /// Batches written without the WAL (replayable sources) that RocksDB has
+    /// not flushed yet; see [`Ledger::fold_replayable`].
+    unflushed_without_wal: bool,
 }
 
 impl Ledger {
@@ -164,6 +167,7 @@ impl Ledger {
             embedded_shards,
             options,
             poisoned: false,
+            unflushed_without_wal: false,
         })
     }
 
@@ -237,8 +241,42 @@ impl Ledger {
         out
     }
 
-    /// Folds records in order into one atomic batch.
+    /// Folds records in order into one atomic batch, durable when this
+    /// returns (WAL on): for sources that cannot send again (HTTP).
     pub fn fold(&mut self, records: &[Record]) -> Result<FoldSummary> {
+        self.flush_unlogged()?;
+        self.fold_batch(records, true)
+    }
+
+    /// Folds records from a source that can deliver them again from the
+    /// stored offsets (Kafka, a file): the batch skips the WAL, so a crash
+    /// loses the batches not yet flushed together with their offsets, and the
+    /// source re-delivers them. `atomic_flush` keeps every column family at
+    /// the same batch, so nothing is half there. Before any logged write
+    /// (a durable fold, a checkpoint) and on drop, the memtables are flushed
+    /// so a logged write never lands on top of lost unlogged ones.
+    pub fn fold_replayable(&mut self, records: &[Record]) -> Result<FoldSummary> {
+        let summary = self.fold_batch(records, false)?;
+        self.unflushed_without_wal = true;
+        Ok(summary)
+    }
+
+    /// Flushes batches written without the WAL, if any.
+    pub fn flush_unlogged(&mut self) -> Result<()> {
+        if self.unflushed_without_wal {
+            let cfs: Vec<&rocksdb::ColumnFamily> = ALL_CFS
+                .iter()
+                .map(|name| self.store.cf(name))
+                .collect::<Result<_>>()?;
+            self.store
+                .db
+                .flush_cfs_opt(&cfs, &rocksdb::FlushOptions::default())?;
+            self.unflushed_without_wal = false;
+        }
+        Ok(())
+    }
+
+    fn fold_batch(&mut self, records: &[Record], wal: bool) -> Result<FoldSummary> {
         if self.poisoned {
             return Err(StoreError::Invalid(
                 "an earlier batch failed to write; reopen the ledger".into(),
@@ -400,7 +438,9 @@ impl Ledger {
         for (topic, partition, next) in &touched_offsets {
             batch.put_cf(cf_meta, keys::offset(topic, *partition), next.to_be_bytes());
         }
-        if let Err(e) = self.store.db.write(batch) {
+        let mut options = rocksdb::WriteOptions::default();
+        options.disable_wal(!wal);
+        if let Err(e) = self.store.db.write_opt(batch, &options) {
             self.poisoned = true;
             return Err(e.into());
         }
@@ -412,6 +452,9 @@ impl Ledger {
     /// Signs the current heads unless the latest checkpoint already states
     /// them; returns the checkpoint that states the current heads.
     pub fn checkpoint(&mut self, now_ms: i64) -> Result<Checkpoint> {
+        // A signed statement about entries that a crash could still take back
+        // would be a lie: make them durable first.
+        self.flush_unlogged()?;
         let heads = self.heads();
         let latest = self.store.latest_checkpoint()?;
         if let Some(cp) = &latest {
@@ -426,6 +469,14 @@ impl Ledger {
             .db
             .put_cf(self.store.cf(CF_CHECKPOINTS)?, number.to_be_bytes(), value)?;
         Ok(cp)
+    }
+}
+
+impl Drop for Ledger {
+    fn drop(&mut self) {
+        if let Err(e) = self.flush_unlogged() {
+            tracing::error!(error = %e, "flushing unlogged batches on close failed; they will be re-read from their source");
+        }
     }
 }
 
@@ -612,6 +663,31 @@ mod tests {
         assert_eq!(l.heads(), heads);
         assert_eq!(l.next_offset("t", 0), 3);
         assert_eq!(l.store().quarantine(10).expect("q").len(), 1);
+    }
+
+    #[test]
+    fn replayable_batches_are_flushed_before_logged_writes_and_on_close() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut l = Ledger::open(dir.path()).expect("open");
+        l.fold_replayable(&[rec(0, 0, event("r1", "c1"))])
+            .expect("fold");
+        assert!(l.unflushed_without_wal);
+        // A durable fold flushes the unlogged batch first.
+        l.fold(&[rec(0, 1, event("r2", "c1"))]).expect("fold");
+        assert!(!l.unflushed_without_wal);
+        l.fold_replayable(&[rec(0, 2, event("r3", "c1"))])
+            .expect("fold");
+        // So does signing a checkpoint: it may only state durable entries.
+        let cp = l.checkpoint(0).expect("checkpoint");
+        assert!(!l.unflushed_without_wal);
+        assert_eq!(cp.shards[0].size, 3);
+        l.fold_replayable(&[rec(0, 3, event("r4", "c1"))])
+            .expect("fold");
+        let heads = l.heads();
+        drop(l);
+        let l = Ledger::open(dir.path()).expect("reopen");
+        assert_eq!(l.heads(), heads);
+        assert_eq!(l.next_offset("t", 0), 4);
     }
 
     #[test]

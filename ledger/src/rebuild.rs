@@ -100,7 +100,7 @@ pub fn rebuild_and_compare(store: &Store, scratch: &Path) -> Result<RebuildRepor
             batch.push(Record::new(entry.source, entry.event));
             report.entries_replayed += 1;
             if batch.len() >= BATCH {
-                target.fold(&batch)?;
+                target.fold_replayable(&batch)?;
                 batch.clear();
             }
         }
@@ -110,7 +110,7 @@ pub fn rebuild_and_compare(store: &Store, scratch: &Path) -> Result<RebuildRepor
                 report.quarantined_replayed += 1;
             }
         }
-        target.fold(&batch)?;
+        target.fold_replayable(&batch)?;
     }
     let rebuilt = Store::open(scratch)?;
     for cf in COMPARED {
