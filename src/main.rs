@@ -345,8 +345,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Key {
             command: KeyCommand::Export { data },
         } => {
-            let store = Store::open(&data.data)?;
-            println!("{}", hex::encode(store.public_key().as_bytes()));
+            let key = custody_ledger::store::signing_key_of(&data.data)
+                .with_context(|| format!("reading the key of {}", data.data.display()))?;
+            println!("{}", hex::encode(key.verifying_key().as_bytes()));
             Ok(())
         }
         Command::Checkpoint { data } => {

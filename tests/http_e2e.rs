@@ -87,6 +87,12 @@ fn http_intake_accepts_json_and_protobuf_and_refuses_bad_input() {
     );
     assert_eq!(status, 422);
 
+    // The public key can be exported while the server holds the database.
+    let (status, served_key) = server.request("GET", "/v1/public-key", &[], b"");
+    assert_eq!(status, 200);
+    let exported = run_ok(&["key", "export", "--data", path_str(&data)]);
+    assert_eq!(exported.trim(), served_key.trim());
+
     let (status, body) = server.request("GET", "/v1/checkpoint", &[], b"");
     assert_eq!(status, 200);
     let cp = json(&body);

@@ -491,6 +491,16 @@ pub(crate) fn decode_head(v: &[u8]) -> Option<StoredHead> {
     })
 }
 
+/// The signing key of a data directory, created if missing, read without
+/// opening RocksDB (so it works while a server holds the database).
+pub fn signing_key_of(dir: &Path) -> Result<SigningKey> {
+    std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    load_or_create_key(&dir.join(KEY_FILE))
+}
+
 fn load_or_create_key(path: &Path) -> Result<SigningKey> {
     let io = |source| StoreError::Io {
         path: path.to_path_buf(),
