@@ -41,6 +41,14 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/v1/findings", get(get_findings))
         .route("/v1/proofs/consistency", get(get_consistency))
         .route("/v1/checkpoints/{number}", get(get_checkpoint_number))
+        .route(
+            "/v1/tokens",
+            axum::routing::post(post_token).get(get_tokens),
+        )
+        .route(
+            "/v1/tokens/{id}/revoke",
+            axum::routing::post(post_revoke_token),
+        )
         .route("/openapi.json", get(|| async { Json(openapi()) }))
 }
 
@@ -147,6 +155,71 @@ fn may_read_customer(p: &Principal, customer: &str) -> Result<Audience, ApiError
         )),
         (Role::Emitter, _) => Err(forbidden("an emitter token cannot read reports")),
     }
+}
+
+/// `POST /v1/tokens` (officers): creates a token while the server runs
+/// (the CLI cannot: the server holds the database). Body: `{"role":
+/// "customer", "customer": "ID"}`. The token is in the answer only.
+async fn post_token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let reader = authenticate(&state, &headers).await?;
+    officer_only(&reader)?;
+    let grant: auth::Grant = serde_json::from_slice(&body).map_err(|e| {
+        let mut err = ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("body must be {{\"role\": \"officer|customer|emitter\", \"customer\": \"ID\"}}: {e}"),
+        );
+        err.field = Some("role".into());
+        err
+    })?;
+    let token = with_ledger(&state, move |l| {
+        auth::create_token(l.store(), &grant).map_err(|e| match e {
+            auth::AuthError::Invalid(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m),
+            other => ApiError::internal(other),
+        })
+    })
+    .await?;
+    let id = format!("token-{}", &hex::encode(auth::token_hash(&token))[..16]);
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({ "token": token, "id": id })),
+    )
+        .into_response())
+}
+
+/// `GET /v1/tokens` (officers): reader ids, roles, customers, revoked.
+async fn get_tokens(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let reader = authenticate(&state, &headers).await?;
+    officer_only(&reader)?;
+    let list = with_ledger(&state, |l| {
+        auth::list_tokens(l.store()).map_err(ApiError::internal)
+    })
+    .await?;
+    Ok(Json(list).into_response())
+}
+
+/// `POST /v1/tokens/{id}/revoke` (officers).
+async fn post_revoke_token(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let reader = authenticate(&state, &headers).await?;
+    officer_only(&reader)?;
+    let id = with_ledger(&state, move |l| {
+        auth::revoke_token(l.store(), &id).map_err(|e| match e {
+            auth::AuthError::Invalid(m) => ApiError::new(StatusCode::NOT_FOUND, m),
+            other => ApiError::internal(other),
+        })
+    })
+    .await?;
+    Ok(Json(serde_json::json!({ "revoked": id })).into_response())
 }
 
 fn officer_only(p: &Principal) -> Result<(), ApiError> {
@@ -840,6 +913,27 @@ pub fn openapi() -> serde_json::Value {
                     "200": {"description": "checkpoint JSON", "content": {"application/json": {"schema": {"type": "object"}}}},
                     "401": {"description": "no valid bearer token"},
                     "404": {"description": "no such checkpoint"}}}},
+            "/v1/tokens": {
+                "post": {
+                    "summary": "Create a bearer token while the server runs",
+                    "description": "Officers only. Body {\"role\": \"officer|customer|emitter\", \"customer\": \"ID\"} (customer tokens only). The token is returned once; only its SHA-256 is stored.",
+                    "security": [{"bearer": []}],
+                    "responses": {
+                        "201": {"description": "{token, id}"},
+                        "401": {"description": "no valid bearer token"},
+                        "403": {"description": "not an officer"},
+                        "422": {"description": "bad body"}}},
+                "get": {
+                    "summary": "Stored tokens: reader id, role, customer, revoked",
+                    "description": "Officers only.",
+                    "security": [{"bearer": []}],
+                    "responses": {"200": {"description": "list"}, "401": {"description": "no valid bearer token"}, "403": {"description": "not an officer"}}}},
+            "/v1/tokens/{id}/revoke": {"post": {
+                "summary": "Revoke a token by its reader id (token-…)",
+                "description": "Officers only. The token stays stored (so intake stays locked) but no longer authenticates.",
+                "security": [{"bearer": []}],
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "{revoked}"}, "401": {"description": "no valid bearer token"}, "403": {"description": "not an officer"}, "404": {"description": "no such token"}}}},
             "/v1/customers/{id}/access-history": report(
                 "Every access to the customer's data, newest first, paginated",
                 json!([id, from, to,
@@ -923,6 +1017,8 @@ mod tests {
             "/v1/findings",
             "/v1/proofs/consistency",
             "/v1/checkpoints/{number}",
+            "/v1/tokens",
+            "/v1/tokens/{id}/revoke",
         ] {
             assert!(doc["paths"].get(path).is_some(), "{path}");
         }
