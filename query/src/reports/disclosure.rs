@@ -2,8 +2,6 @@
 //! with counts, subcontractor handoffs, law-enforcement requests, transfers
 //! and findings.
 
-use std::collections::BTreeMap;
-
 use custody_policy::format_ms;
 use custody_proto::v1::{DataCategory, Purpose};
 use custody_proto::Kind;
@@ -177,15 +175,11 @@ pub fn build(items: &[Item], p: &Params) -> DisclosureReport {
             _ => {}
         }
     }
-    let mut subs: BTreeMap<&str, (u64, i64, i64)> = BTreeMap::new();
-    for h in &handoffs {
-        let e = subs
-            .entry(h.subcontractor_id.as_str())
-            .or_insert((0, h.at_ms, h.at_ms));
-        e.0 += 1;
-        e.1 = e.1.min(h.at_ms);
-        e.2 = e.2.max(h.at_ms);
-    }
+    let subs = super::tally(
+        handoffs
+            .iter()
+            .map(|h| (h.subcontractor_id.as_str(), h.at_ms)),
+    );
     let subcontractors = subs
         .into_iter()
         .map(|(id, (n, first, last))| SubcontractorSummary {

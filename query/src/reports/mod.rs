@@ -388,6 +388,20 @@ pub fn withheld(item: &Item, gagged: &BTreeSet<String>) -> bool {
         .is_some_and(|id| gagged.contains(id))
 }
 
+/// Count, first and last time per key (subcontractors, storage countries).
+pub(crate) fn tally<'a>(
+    items: impl IntoIterator<Item = (&'a str, i64)>,
+) -> std::collections::BTreeMap<&'a str, (u64, i64, i64)> {
+    let mut out = std::collections::BTreeMap::new();
+    for (key, at) in items {
+        let e = out.entry(key).or_insert((0u64, at, at));
+        e.0 += 1;
+        e.1 = e.1.min(at);
+        e.2 = e.2.max(at);
+    }
+    out
+}
+
 #[cfg(test)]
 pub(crate) mod fixture {
     //! A small hand-written scenario shared by the builders' tests.

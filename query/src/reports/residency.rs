@@ -159,15 +159,7 @@ pub fn build(items: &[Item], p: &Params) -> ResidencyReport {
             }
         }
     }
-    let mut by_country: BTreeMap<&str, (u64, i64, i64)> = BTreeMap::new();
-    for s in &storage {
-        let e = by_country
-            .entry(s.country.as_str())
-            .or_insert((0, s.at_ms, s.at_ms));
-        e.0 += 1;
-        e.1 = e.1.min(s.at_ms);
-        e.2 = e.2.max(s.at_ms);
-    }
+    let by_country = super::tally(storage.iter().map(|s| (s.country.as_str(), s.at_ms)));
     let storage_countries = by_country
         .into_iter()
         .map(|(c, (n, first, last))| StorageCountry {
