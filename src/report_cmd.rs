@@ -192,8 +192,17 @@ pub fn run_report(kind: ReportKind) -> Result<()> {
     if pp != ProofParams::default() && format != OutFormat::Json {
         bail!("--proofs and --since-checkpoint need --format json");
     }
+    // What the read is recorded as once the document is out.
+    let (report_name, subject) = match &kind {
+        ReportKind::Disclosure(a) => ("disclosure", a.customer.clone()),
+        ReportKind::Residency(a) => ("residency", a.customer.clone()),
+        ReportKind::AccessHistory(a) => ("access-history", a.customer.clone()),
+        ReportKind::LawEnforcement(_) => ("law-enforcement", None),
+        ReportKind::Findings(a) => ("findings", a.customer.clone()),
+    };
+    let subject = subject.unwrap_or_else(|| custody_query::api::AGGREGATE_SUBJECT.to_string());
     let mut ledger = open(&a.data)?;
-    match kind {
+    let printed: Result<()> = match kind {
         ReportKind::Disclosure(ref a)
         | ReportKind::Residency(ref a)
         | ReportKind::AccessHistory(ref a) => {
@@ -317,5 +326,38 @@ pub fn run_report(kind: ReportKind) -> Result<()> {
             doc.consistency = consistency;
             print(format, &doc)
         }
+    };
+    printed?;
+    record_cli_read(&mut ledger, report_name, &subject, now)
+}
+
+/// Reading a report is itself recorded, from the CLI too: the reader is the
+/// operating-system user (`cli:NAME`), acting as a compliance officer.
+fn record_cli_read(ledger: &mut Ledger, report: &str, subject: &str, now: i64) -> Result<()> {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    let reader_name = format!("cli:{user}");
+    let reader = custody_query::auth::Principal {
+        grant: Grant {
+            role: Role::Officer,
+            customer: None,
+        },
+        token_hash: custody_query::auth::token_hash(&reader_name),
+    };
+    let mut event = custody_query::api::report_read_event(&reader, report, subject, now);
+    if let Some(actor) = event.actor.as_mut() {
+        actor.id = reader_name.clone();
     }
+    if let Some(custody_proto::Kind::ReportRead(r)) = event.kind.as_mut() {
+        r.reader = reader_name;
+    }
+    let records = ledger.embedded_records(vec![(
+        event.customer_id.clone(),
+        prost::Message::encode_to_vec(&event),
+    )]);
+    ledger
+        .fold(&records)
+        .context("recording the report read in the ledger")?;
+    Ok(())
 }

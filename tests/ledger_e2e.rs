@@ -277,3 +277,42 @@ fn rebuild_reproduces_state_verdicts_and_indexes_and_names_a_change() {
         "{stdout}"
     );
 }
+
+/// Entries counted by `custody verify`.
+fn entry_count(data: &std::path::Path) -> u64 {
+    let out = run_ok(&["verify", "--data", path_str(data)]);
+    out.lines()
+        .find(|l| l.contains("entries in"))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no entry count in {out}"))
+}
+
+#[test]
+fn reports_read_through_the_cli_are_recorded_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = demo_ledger(dir.path());
+    let before = entry_count(&data);
+    run_ok(&[
+        "report",
+        "disclosure",
+        "--data",
+        path_str(&data),
+        "--customer",
+        "cust-00005",
+    ]);
+    assert_eq!(entry_count(&data), before + 1);
+    let history = run_ok(&[
+        "report",
+        "access-history",
+        "--data",
+        path_str(&data),
+        "--customer",
+        "cust-00005",
+    ]);
+    assert!(
+        history.contains("cli:"),
+        "the CLI read is in the access history: {history}"
+    );
+    assert_eq!(entry_count(&data), before + 2);
+}
