@@ -236,13 +236,7 @@ fn demo_produces_a_finding_of_every_rule_and_a_clean_majority() {
             "no {state} finding"
         );
     }
-    let verify = run_ok(&["verify", "--data", path_str(&data)]);
-    let entries: usize = verify
-        .lines()
-        .find(|l| l.contains("entries in"))
-        .and_then(|l| l.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap();
+    let entries = entry_count(&data) as usize;
     assert!(
         findings.len() * 10 < entries,
         "{} findings in {entries} entries",
