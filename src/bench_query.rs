@@ -23,12 +23,13 @@ use custody_proto::v1::{
     Role,
 };
 use custody_proto::{timestamp_from_ms, Event, Kind};
-use custody_query::api::{attach_proofs, ProofParams};
 use custody_query::auth::{self, Grant};
-use custody_query::proofs as proof;
-use custody_query::reports::access_history::{self, DEFAULT_LIMIT};
-use custody_query::reports::{disclosure, gagged_requests, Audience, Period, Signed};
-use custody_query::source;
+use custody_query::proofs::ProofParams;
+use custody_query::source::produce;
+use custody_verify::reports::access_history::DEFAULT_LIMIT;
+use custody_verify::reports::{
+    AccessHistoryParams, AccessHistoryReport, Audience, CustomerParams, Disclosure, Period,
+};
 
 /// Parameters of the query benchmark (flags of `custody bench --query`).
 pub struct QueryBench {
@@ -218,62 +219,39 @@ fn percentiles(mut d: Vec<Duration>) -> (f64, f64, f64) {
 }
 
 /// One access-history request as `GET /v1/customers/{id}/access-history`
-/// serves it to an officer (default page, all time): the existence check,
-/// the items from `source`, the checkpoint, the builder and the JSON body.
-/// Recording the read (a fold) is left out: it is the same for every
-/// report and is part of the HTTP figure.
+/// serves it to an officer (default page, all time), through the same
+/// pipeline: the checkpoint, [`produce`] and the JSON body. Recording the
+/// read (a fold) is left out: it is the same for every report and is part
+/// of the HTTP figure.
 fn access_history_once(ledger: &mut Ledger, customer: &str, now: i64) -> Result<usize> {
-    let store = ledger.store();
-    anyhow::ensure!(store.has_customer(customer)?, "{customer} has no entries");
-    let items = source::customer_items(store, customer, i64::MIN, i64::MAX)?;
-    // As the handler: all of the customer's items only when a disclosure
-    // needs its request's order.
-    let all = if items.iter().any(source::is_disclosure) {
-        source::customer_items(store, customer, i64::MIN, i64::MAX)?
-    } else {
-        Vec::new()
-    };
-    let params = access_history::Params {
+    let params = AccessHistoryParams {
         customer: customer.to_string(),
         period: Period::default(),
+        audience: Audience::Officer,
         limit: DEFAULT_LIMIT,
         cursor: None,
-        audience: Audience::Officer,
-        gagged: gagged_requests(&all, now),
     };
     let cp = ledger.checkpoint(now)?;
-    let report = access_history::build(&items, &params);
-    let body = serde_json::to_vec(&Signed::new(cp, now, report))?;
-    Ok(body.len())
+    let doc =
+        produce::<AccessHistoryReport>(ledger.store(), &cp, params, now, ProofParams::default())?;
+    Ok(serde_json::to_vec(&doc)?.len())
 }
 
 /// One disclosure report as the handler builds it for an officer, with
 /// `?proofs=true` when `proofs` (entry bytes and inclusion proofs of every
 /// entry the figures rely on, at the report's checkpoint).
 fn disclosure(ledger: &mut Ledger, customer: &str, now: i64, proofs: bool) -> Result<usize> {
-    let items = source::customer_items(ledger.store(), customer, i64::MIN, i64::MAX)?;
-    anyhow::ensure!(!items.is_empty(), "{customer} has no entries");
-    let params = disclosure::Params {
+    let params = CustomerParams {
         customer: customer.to_string(),
         period: Period::default(),
         audience: Audience::Officer,
-        now_ms: now,
     };
     let cp = ledger.checkpoint(now)?;
-    let (proofs, consistency) = attach_proofs(
-        ledger.store(),
-        &cp,
-        ProofParams {
-            proofs,
-            since_checkpoint: None,
-        },
-        proof::DISCLOSURE,
-        None,
-        || proof::disclosure_relied(&items, &params),
-    )?;
-    let mut doc = Signed::new(cp, now, disclosure::build(&items, &params));
-    doc.proofs = proofs;
-    doc.consistency = consistency;
+    let pp = ProofParams {
+        proofs,
+        since_checkpoint: None,
+    };
+    let doc = produce::<Disclosure>(ledger.store(), &cp, params, now, pp)?;
     Ok(serde_json::to_vec(&doc)?.len())
 }
 

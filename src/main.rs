@@ -21,7 +21,6 @@ mod bench_kafka;
 mod bench_query;
 mod emit;
 mod report_cmd;
-mod verify_report_cmd;
 
 #[derive(Parser)]
 #[command(
@@ -142,7 +141,7 @@ enum Command {
         kind: report_cmd::ReportKind,
     },
     /// Verify a report with proofs offline: signature, entry hashes, inclusion, figures, consistency.
-    VerifyReport(verify_report_cmd::VerifyReportArgs),
+    VerifyReport(custody_verify::cli::VerifyReportArgs),
     /// Bearer tokens of the query service.
     Token {
         #[command(subcommand)]
@@ -368,7 +367,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench(args) => bench::run(args),
         Command::Report { kind } => report_cmd::run_report(kind),
         Command::Token { command } => report_cmd::run_token(command),
-        Command::VerifyReport(args) => verify_report_cmd::run(args),
+        Command::VerifyReport(args) => custody_verify::cli::run(args),
         Command::Rebuild { data } => {
             let store = Store::open(&data.data)?;
             let scratch = data.data.join("rebuild-scratch");

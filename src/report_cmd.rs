@@ -5,16 +5,17 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use custody_ledger::{Ledger, Store};
-use custody_query::api::{attach_proofs, finding_state, parse_rfc3339, OutFormat, ProofParams};
+use custody_query::api::{parse_rfc3339, OutFormat};
 use custody_query::auth::{self, Grant, Role};
-use custody_query::proofs as proof;
-use custody_query::reports::access_history::{self, Cursor, DEFAULT_LIMIT, MAX_LIMIT};
-use custody_query::reports::render::{self, Document};
-use custody_query::reports::{
-    disclosure, findings, gagged_requests, law_enforcement, residency, Audience, Period, Signed,
+use custody_query::proofs::ProofParams;
+use custody_query::render::{self, Document};
+use custody_query::source::produce;
+use custody_verify::reports::access_history::{Cursor, DEFAULT_LIMIT, MAX_LIMIT};
+use custody_verify::reports::findings::Filter;
+use custody_verify::reports::{
+    AccessHistoryParams, AccessHistoryReport, Audience, CustomerParams, Disclosure, Findings,
+    LawEnforcement, LawEnforcementParams, Period, Report, Residency,
 };
-use custody_query::source;
-use serde::Serialize;
 
 #[derive(clap::Args, Clone)]
 pub struct ReportArgs {
@@ -158,18 +159,30 @@ fn open(data: &Path) -> Result<Ledger> {
     Ledger::open(data).with_context(|| format!("opening data directory {}", data.display()))
 }
 
-fn print<T: Serialize + Document>(format: OutFormat, doc: &Signed<T>) -> Result<()> {
+/// Produces report `R` at a fresh checkpoint, prints it, then records the
+/// read (after the document is out, so a failed print records nothing).
+fn emit<R: Report>(
+    ledger: &mut Ledger,
+    params: R::Params,
+    pp: ProofParams,
+    format: OutFormat,
+    now: i64,
+) -> Result<()>
+where
+    R::Doc: Document,
+{
+    let cp = ledger.checkpoint(now)?;
+    let doc = produce::<R>(ledger.store(), &cp, params, now, pp)?;
     match format {
-        OutFormat::Json => println!("{}", serde_json::to_string_pretty(doc)?),
+        OutFormat::Json => println!("{}", serde_json::to_string_pretty(&doc)?),
         OutFormat::Csv => print!("{}", render::csv(&doc.report)),
-        OutFormat::Html => println!("{}", render::html(doc)),
+        OutFormat::Html => println!("{}", render::html(&doc)),
     }
-    Ok(())
+    record_cli_read(ledger, R::NAME, &R::subject(&doc.params), now)
 }
 
-/// Same documents as the HTTP endpoints. The command runs with the data
-/// directory's own authority (an operator's), so it writes no report-read
-/// event: reads through the service are the ones recorded.
+/// Same documents as the HTTP endpoints, through the same pipeline. The
+/// read is recorded too, as the operating-system user.
 pub fn run_report(kind: ReportKind) -> Result<()> {
     let now = custody_query::now_ms();
     let (ReportKind::Disclosure(a)
@@ -192,143 +205,56 @@ pub fn run_report(kind: ReportKind) -> Result<()> {
     if pp != ProofParams::default() && format != OutFormat::Json {
         bail!("--proofs and --since-checkpoint need --format json");
     }
-    // What the read is recorded as once the document is out.
-    let (report_name, subject) = match &kind {
-        ReportKind::Disclosure(a) => ("disclosure", a.customer.clone()),
-        ReportKind::Residency(a) => ("residency", a.customer.clone()),
-        ReportKind::AccessHistory(a) => ("access-history", a.customer.clone()),
-        ReportKind::LawEnforcement(_) => ("law-enforcement", None),
-        ReportKind::Findings(a) => ("findings", a.customer.clone()),
+    let customer_params = |a: &ReportArgs| -> Result<CustomerParams> {
+        Ok(CustomerParams {
+            customer: customer(a)?,
+            period,
+            audience,
+        })
     };
-    let subject = subject.unwrap_or_else(|| custody_query::api::AGGREGATE_SUBJECT.to_string());
-    let mut ledger = open(&a.data)?;
-    let printed: Result<()> = match kind {
-        ReportKind::Disclosure(ref a)
-        | ReportKind::Residency(ref a)
-        | ReportKind::AccessHistory(ref a) => {
-            let c = customer(a)?;
-            let items = source::customer_items(ledger.store(), &c, i64::MIN, i64::MAX)?;
-            if items.is_empty() {
-                bail!("customer `{c}` has no entries in {}", a.data.display());
-            }
-            let cp = ledger.checkpoint(now)?;
-            match kind {
-                ReportKind::Disclosure(_) => {
-                    let p = disclosure::Params {
-                        customer: c,
-                        period,
-                        audience,
-                        now_ms: now,
-                    };
-                    let (proofs, consistency) =
-                        attach_proofs(ledger.store(), &cp, pp, proof::DISCLOSURE, None, || {
-                            proof::disclosure_relied(&items, &p)
-                        })?;
-                    let mut doc = Signed::new(cp, now, disclosure::build(&items, &p));
-                    doc.proofs = proofs;
-                    doc.consistency = consistency;
-                    print(format, &doc)
-                }
-                ReportKind::Residency(_) => {
-                    let p = residency::Params {
-                        customer: c,
-                        period,
-                        audience,
-                        now_ms: now,
-                    };
-                    let (proofs, consistency) =
-                        attach_proofs(ledger.store(), &cp, pp, proof::RESIDENCY, None, || {
-                            proof::residency_relied(&items, &p)
-                        })?;
-                    let mut doc = Signed::new(cp, now, residency::build(&items, &p));
-                    doc.proofs = proofs;
-                    doc.consistency = consistency;
-                    print(format, &doc)
-                }
-                _ => {
-                    if !(1..=MAX_LIMIT).contains(&a.limit) {
-                        bail!("--limit must be 1 to {MAX_LIMIT}");
-                    }
-                    let cursor = a
-                        .cursor
-                        .as_deref()
-                        .map(|s| s.parse::<Cursor>())
-                        .transpose()
-                        .map_err(|e| anyhow::anyhow!("--cursor: {e}"))?;
-                    let p = access_history::Params {
-                        customer: c,
-                        period,
-                        limit: a.limit,
-                        cursor,
-                        audience,
-                        gagged: gagged_requests(&items, now),
-                    };
-                    let (proofs, consistency) = attach_proofs(
-                        ledger.store(),
-                        &cp,
-                        pp,
-                        proof::ACCESS_HISTORY,
-                        a.cursor.clone(),
-                        || proof::access_history_relied(&items, &[], &p),
-                    )?;
-                    let mut doc = Signed::new(cp, now, access_history::build(&items, &p));
-                    doc.proofs = proofs;
-                    doc.consistency = consistency;
-                    print(format, &doc)
-                }
-            }
+    match &kind {
+        ReportKind::Disclosure(a) => {
+            let p = customer_params(a)?;
+            emit::<Disclosure>(&mut open(&a.data)?, p, pp, format, now)
         }
-        ReportKind::LawEnforcement(_) => {
-            let items = source::law_enforcement_items(ledger.store())?;
-            let cp = ledger.checkpoint(now)?;
-            let report = law_enforcement::build(&items, period, now);
-            let (proofs, consistency) = attach_proofs(
-                ledger.store(),
-                &cp,
-                pp,
-                proof::LAW_ENFORCEMENT,
-                None,
-                || proof::law_enforcement_relied(&report),
-            )?;
-            let mut doc = Signed::new(cp, now, report);
-            doc.proofs = proofs;
-            doc.consistency = consistency;
-            print(format, &doc)
+        ReportKind::Residency(a) => {
+            let p = customer_params(a)?;
+            emit::<Residency>(&mut open(&a.data)?, p, pp, format, now)
         }
-        ReportKind::Findings(ref a) => {
-            let state = a
-                .state
-                .as_deref()
-                .map(|s| {
-                    finding_state(s)
-                        .ok_or_else(|| anyhow::anyhow!("--state must be open, closed or recorded"))
-                })
-                .transpose()?;
-            let keyed = source::finding_items(
-                ledger.store(),
-                state,
-                a.rule.as_deref(),
-                a.customer.as_deref(),
-            )?;
-            let cp = ledger.checkpoint(now)?;
-            let filter = findings::Filter {
+        ReportKind::AccessHistory(a) => {
+            if !(1..=MAX_LIMIT).contains(&a.limit) {
+                bail!("--limit must be 1 to {MAX_LIMIT}");
+            }
+            let p = AccessHistoryParams {
+                customer: customer(a)?,
+                period,
+                audience,
+                limit: a.limit,
+                cursor: a
+                    .cursor
+                    .as_deref()
+                    .map(|s| s.parse::<Cursor>())
+                    .transpose()
+                    .map_err(|e| anyhow::anyhow!("--cursor: {e}"))?,
+            };
+            emit::<AccessHistoryReport>(&mut open(&a.data)?, p, pp, format, now)
+        }
+        ReportKind::LawEnforcement(a) => {
+            let p = LawEnforcementParams { period };
+            emit::<LawEnforcement>(&mut open(&a.data)?, p, pp, format, now)
+        }
+        ReportKind::Findings(a) => {
+            let filter = Filter {
                 rule: a.rule.clone(),
                 customer: a.customer.clone(),
                 state: a.state.clone(),
             };
-            let report = findings::build(filter, keyed);
-            let (proofs, consistency) =
-                attach_proofs(ledger.store(), &cp, pp, proof::FINDINGS, None, || {
-                    proof::findings_relied(&report)
-                })?;
-            let mut doc = Signed::new(cp, now, report);
-            doc.proofs = proofs;
-            doc.consistency = consistency;
-            print(format, &doc)
+            filter
+                .validate()
+                .map_err(|(name, message)| anyhow::anyhow!("--{name}: {message}"))?;
+            emit::<Findings>(&mut open(&a.data)?, filter, pp, format, now)
         }
-    };
-    printed?;
-    record_cli_read(&mut ledger, report_name, &subject, now)
+    }
 }
 
 /// Reading a report is itself recorded, from the CLI too: the reader is the

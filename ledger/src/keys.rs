@@ -175,27 +175,7 @@ pub fn finding(state: u8, rule: &str, customer: &str, shard: u32, seq: u64) -> V
     k
 }
 
-/// A decoded findings-index key.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct FindingKey {
-    /// `o` open, `c` closed, `r` recorded breach.
-    pub state: u8,
-    pub rule: String,
-    pub customer: String,
-    pub shard: u32,
-    /// Sequence number of the entry that opened (or recorded) the finding.
-    pub seq: u64,
-}
-
-impl FindingKey {
-    pub fn state_name(&self) -> &'static str {
-        match self.state {
-            b'o' => "open",
-            b'c' => "closed",
-            _ => "recorded",
-        }
-    }
-}
+pub use custody_verify::reports::findings::FindingKey;
 
 /// Parses a findings key.
 pub fn parse_finding(key: &[u8]) -> Option<FindingKey> {

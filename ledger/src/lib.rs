@@ -1,15 +1,15 @@
 //! The Custody ledger.
 //!
-//! Pure core (no I/O): [`merkle`] (RFC 6962 trees and proofs), [`entry`]
-//! (canonical entry bytes and hashes), [`checkpoint`] (signed heads),
-//! [`partition`] (customer to shard). I/O edge: [`store`] (RocksDB reads),
-//! [`fold`] (the single writer), [`verify`] (full re-verification).
+//! Pure core (no I/O): [`merkle`], [`entry`] and [`checkpoint`] live in
+//! `custody-verify` (what a customer needs to check a document) and are
+//! re-exported here; [`partition`] (customer to shard). I/O edge: [`store`]
+//! (RocksDB reads), [`fold`] (the single writer), [`verify`] (full
+//! re-verification), [`rebuild`].
 
-pub mod checkpoint;
-pub mod entry;
+pub use custody_verify::{checkpoint, entry, merkle};
+
 pub mod fold;
 pub mod keys;
-pub mod merkle;
 pub mod partition;
 pub mod rebuild;
 pub mod store;

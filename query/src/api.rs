@@ -1,15 +1,16 @@
 //! Report endpoints: authentication and roles, parameters, content
-//! negotiation, and recording every read in the ledger. The documents
-//! themselves are built by the pure [`crate::reports`] builders.
+//! negotiation, and recording every read in the ledger. Every report goes
+//! through one pipeline: [`custody_verify::reports::Report`] implementations
+//! loaded and proven by [`crate::source::produce`].
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use custody_ledger::{Checkpoint, Ledger, Outcome, Store};
+use custody_ledger::{Ledger, Outcome};
 use custody_proto::v1::{self, Actor, EntityKind, ReportRead};
 use custody_proto::{timestamp_from_ms, Event, Kind, Timestamp};
 use prost::Message;
@@ -18,19 +19,21 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::auth::{self, Principal, Role};
-use crate::proofs::{self as proof, Consistency, Proofs, ProofsError};
-use crate::reports::access_history::{self, Cursor, DEFAULT_LIMIT, MAX_LIMIT};
-use crate::reports::render::{self, Document};
-use crate::reports::{
-    disclosure, findings, gagged_requests, law_enforcement, residency, Audience, Period, Signed,
-};
-use crate::source::{self, SourceError};
+use crate::proofs::{self as proof, ProofParams, ProofsError};
+use crate::render::{self, Document};
+use crate::source::{self, ProduceError, SourceError};
 use crate::{now_ms, ApiError, AppState};
+use custody_verify::reports::access_history::{Cursor, DEFAULT_LIMIT, MAX_LIMIT};
+use custody_verify::reports::findings::Filter;
+use custody_verify::reports::{
+    AccessHistoryParams, AccessHistoryReport, Audience, CustomerParams, Disclosure, DocumentOf,
+    Findings, LawEnforcement, LawEnforcementParams, Period, ReadError, Report, Residency, Signed,
+};
 
 /// Subject recorded for reads of reports that span customers (the
 /// law-enforcement report, unfiltered findings): report reads need a
 /// customer id, and `*` cannot be mistaken for one of the emitters' ids.
-pub const AGGREGATE_SUBJECT: &str = "*";
+pub use custody_verify::reports::AGGREGATE_SUBJECT;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -270,9 +273,9 @@ impl OutFormat {
 
 /// Renders a signed document; the checkpoint number is also a header, so
 /// CSV (a bare table) still says what it was computed at.
-pub fn respond<T: Serialize + Document>(
+pub fn respond<T: Serialize + Document, P: Serialize>(
     format: OutFormat,
-    doc: &Signed<T>,
+    doc: &Signed<T, P>,
 ) -> Result<Response, ApiError> {
     let mut resp = match format {
         OutFormat::Json => {
@@ -327,13 +330,6 @@ fn period_param(q: &HashMap<String, String>) -> Result<Period, ApiError> {
     Ok(period)
 }
 
-/// `?proofs=true` and `?since_checkpoint=N`: what to attach to a report.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ProofParams {
-    pub proofs: bool,
-    pub since_checkpoint: Option<u64>,
-}
-
 fn proof_params(q: &HashMap<String, String>, format: OutFormat) -> Result<ProofParams, ApiError> {
     let proofs = match q.get("proofs").map(String::as_str) {
         None | Some("false") => false,
@@ -375,37 +371,17 @@ impl From<ProofsError> for ApiError {
     }
 }
 
-/// The proofs and consistency sections of a report, read under the lock
-/// that produced `cp` (so the sizes are the checkpoint's).
-pub fn attach_proofs(
-    store: &Store,
-    cp: &Checkpoint,
-    pp: ProofParams,
-    report: &str,
-    cursor: Option<String>,
-    relied: impl FnOnce() -> BTreeSet<(u32, u64)>,
-) -> Result<(Option<Proofs>, Option<Consistency>), ProofsError> {
-    let proofs = if pp.proofs {
-        Some(proof::collect(store, cp, report, cursor, &relied())?)
-    } else {
-        None
-    };
-    let consistency = pp
-        .since_checkpoint
-        .map(|n| proof::consistency(store, n, cp))
-        .transpose()?;
-    Ok((proofs, consistency))
-}
-
-fn bounds(p: &Period) -> (i64, i64) {
-    (p.from_ms.unwrap_or(i64::MIN), p.to_ms.unwrap_or(i64::MAX))
-}
-
-fn not_found(customer: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        format!("customer `{customer}` has no entries in this ledger"),
-    )
+impl From<ProduceError> for ApiError {
+    fn from(e: ProduceError) -> Self {
+        match e {
+            ProduceError::Read(ReadError::UnknownCustomer(c)) => ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("customer `{c}` has no entries in this ledger"),
+            ),
+            ProduceError::Read(other) => ApiError::internal(other),
+            ProduceError::Proofs(p) => p.into(),
+        }
+    }
 }
 
 /// The report-read event of a successful read. Its id is derived from the
@@ -489,6 +465,40 @@ async fn record_read(
     .await
 }
 
+/// The one way every report endpoint answers: sign nothing, read at the
+/// latest checkpoint, build through the report's pipeline, record the read,
+/// render.
+async fn serve_report<R: Report>(
+    state: &AppState,
+    reader: &Principal,
+    params: R::Params,
+    pp: ProofParams,
+    format: OutFormat,
+) -> Result<Response, ApiError>
+where
+    R::Doc: Document,
+{
+    let now = now_ms();
+    let doc: DocumentOf<R> = with_ledger(state, move |l| {
+        let cp = l.checkpoint(now).map_err(ApiError::internal)?;
+        Ok(source::produce::<R>(l.store(), &cp, params, now, pp)?)
+    })
+    .await?;
+    record_read(state, reader, R::NAME, &R::subject(&doc.params), now).await?;
+    respond(format, &doc)
+}
+
+/// `?limit=` of the access history.
+fn limit_param(q: &HashMap<String, String>) -> Result<usize, ApiError> {
+    match q.get("limit") {
+        None => Ok(DEFAULT_LIMIT),
+        Some(s) => match s.parse::<usize>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+            _ => Err(bad_param("limit", format!("expected 1 to {MAX_LIMIT}"))),
+        },
+    }
+}
+
 async fn get_access_history(
     State(state): State<AppState>,
     Path(customer): Path<String>,
@@ -498,98 +508,19 @@ async fn get_access_history(
     let format = OutFormat::negotiate(&q, &headers)?;
     let reader = authenticate(&state, &headers).await?;
     let audience = may_read_customer(&reader, &customer)?;
-    let period = period_param(&q)?;
-    let limit = match q.get("limit") {
-        None => DEFAULT_LIMIT,
-        Some(s) => match s.parse::<usize>() {
-            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-            _ => return Err(bad_param("limit", format!("expected 1 to {MAX_LIMIT}"))),
-        },
+    let params = AccessHistoryParams {
+        customer,
+        period: period_param(&q)?,
+        audience,
+        limit: limit_param(&q)?,
+        cursor: q
+            .get("cursor")
+            .map(|s| s.parse::<Cursor>())
+            .transpose()
+            .map_err(|e| bad_param("cursor", e))?,
     };
-    let cursor = q
-        .get("cursor")
-        .map(|s| s.parse::<Cursor>())
-        .transpose()
-        .map_err(|e| bad_param("cursor", e))?;
     let pp = proof_params(&q, format)?;
-    let now = now_ms();
-    let c = customer.clone();
-    let cursor_text = q.get("cursor").cloned();
-    let doc = with_ledger(&state, move |l| {
-        let store = l.store();
-        if !store.has_customer(&c).map_err(ApiError::internal)? {
-            return Err(not_found(&c));
-        }
-        let (from, mut to) = bounds(&period);
-        // Everything after the cursor was on earlier pages.
-        if let Some(cur) = cursor {
-            to = to.min(cur.at_ms.saturating_add(1));
-        }
-        let items = source::customer_items(store, &c, from, to)?;
-        // Only a disclosure in range needs the requests' orders, which may
-        // predate the range: the customer's copy withholds it, the
-        // officer's flags it (as `custody report` does), and proofs carry
-        // the request it belongs to.
-        let all = if items.iter().any(source::is_disclosure) {
-            source::customer_items(store, &c, i64::MIN, i64::MAX)?
-        } else {
-            Vec::new()
-        };
-        let gagged = gagged_requests(&all, now);
-        let params = access_history::Params {
-            customer: c,
-            period,
-            limit,
-            cursor,
-            audience,
-            gagged,
-        };
-        let cp = l.checkpoint(now).map_err(ApiError::internal)?;
-        let (proofs, consistency) = attach_proofs(
-            l.store(),
-            &cp,
-            pp,
-            proof::ACCESS_HISTORY,
-            cursor_text,
-            || proof::access_history_relied(&items, &all, &params),
-        )?;
-        let mut doc = Signed::new(cp, now, access_history::build(&items, &params));
-        doc.proofs = proofs;
-        doc.consistency = consistency;
-        Ok(doc)
-    })
-    .await?;
-    record_read(&state, &reader, "access-history", &customer, now).await?;
-    respond(format, &doc)
-}
-
-/// Loads the customer's items of all time (the builders need events from
-/// before the period), the checkpoint and the proofs, under one lock, and
-/// builds the document with `build`.
-async fn customer_report<T: Send + 'static>(
-    state: &AppState,
-    customer: &str,
-    now: i64,
-    pp: ProofParams,
-    report: &'static str,
-    relied: impl FnOnce(&[crate::reports::Item]) -> BTreeSet<(u32, u64)> + Send + 'static,
-    build: impl FnOnce(&[crate::reports::Item]) -> T + Send + 'static,
-) -> Result<Signed<T>, ApiError> {
-    let c = customer.to_string();
-    with_ledger(state, move |l| {
-        let items = source::customer_items(l.store(), &c, i64::MIN, i64::MAX)?;
-        if items.is_empty() {
-            return Err(not_found(&c));
-        }
-        let cp = l.checkpoint(now).map_err(ApiError::internal)?;
-        let (proofs, consistency) =
-            attach_proofs(l.store(), &cp, pp, report, None, || relied(&items))?;
-        let mut doc = Signed::new(cp, now, build(&items));
-        doc.proofs = proofs;
-        doc.consistency = consistency;
-        Ok(doc)
-    })
-    .await
+    serve_report::<AccessHistoryReport>(&state, &reader, params, pp, format).await
 }
 
 async fn get_disclosure(
@@ -601,28 +532,13 @@ async fn get_disclosure(
     let format = OutFormat::negotiate(&q, &headers)?;
     let reader = authenticate(&state, &headers).await?;
     let audience = may_read_customer(&reader, &customer)?;
-    let period = period_param(&q)?;
-    let pp = proof_params(&q, format)?;
-    let now = now_ms();
-    let params = disclosure::Params {
-        customer: customer.clone(),
-        period,
+    let params = CustomerParams {
+        customer,
+        period: period_param(&q)?,
         audience,
-        now_ms: now,
     };
-    let p2 = params.clone();
-    let doc = customer_report(
-        &state,
-        &customer,
-        now,
-        pp,
-        proof::DISCLOSURE,
-        move |items| proof::disclosure_relied(items, &p2),
-        move |items| disclosure::build(items, &params),
-    )
-    .await?;
-    record_read(&state, &reader, "disclosure", &customer, now).await?;
-    respond(format, &doc)
+    let pp = proof_params(&q, format)?;
+    serve_report::<Disclosure>(&state, &reader, params, pp, format).await
 }
 
 async fn get_residency(
@@ -634,28 +550,13 @@ async fn get_residency(
     let format = OutFormat::negotiate(&q, &headers)?;
     let reader = authenticate(&state, &headers).await?;
     let audience = may_read_customer(&reader, &customer)?;
-    let period = period_param(&q)?;
-    let pp = proof_params(&q, format)?;
-    let now = now_ms();
-    let params = residency::Params {
-        customer: customer.clone(),
-        period,
+    let params = CustomerParams {
+        customer,
+        period: period_param(&q)?,
         audience,
-        now_ms: now,
     };
-    let p2 = params.clone();
-    let doc = customer_report(
-        &state,
-        &customer,
-        now,
-        pp,
-        proof::RESIDENCY,
-        move |items| proof::residency_relied(items, &p2),
-        move |items| residency::build(items, &params),
-    )
-    .await?;
-    record_read(&state, &reader, "residency", &customer, now).await?;
-    respond(format, &doc)
+    let pp = proof_params(&q, format)?;
+    serve_report::<Residency>(&state, &reader, params, pp, format).await
 }
 
 async fn get_law_enforcement(
@@ -666,35 +567,11 @@ async fn get_law_enforcement(
     let format = OutFormat::negotiate(&q, &headers)?;
     let reader = authenticate(&state, &headers).await?;
     officer_only(&reader)?;
-    let period = period_param(&q)?;
+    let params = LawEnforcementParams {
+        period: period_param(&q)?,
+    };
     let pp = proof_params(&q, format)?;
-    let now = now_ms();
-    let doc = with_ledger(&state, move |l| {
-        let items = source::law_enforcement_items(l.store())?;
-        let cp = l.checkpoint(now).map_err(ApiError::internal)?;
-        let report = law_enforcement::build(&items, period, now);
-        let (proofs, consistency) =
-            attach_proofs(l.store(), &cp, pp, proof::LAW_ENFORCEMENT, None, || {
-                proof::law_enforcement_relied(&report)
-            })?;
-        let mut doc = Signed::new(cp, now, report);
-        doc.proofs = proofs;
-        doc.consistency = consistency;
-        Ok(doc)
-    })
-    .await?;
-    record_read(&state, &reader, "law-enforcement", AGGREGATE_SUBJECT, now).await?;
-    respond(format, &doc)
-}
-
-/// `open` | `closed` | `recorded` as the findings index's state byte.
-pub fn finding_state(s: &str) -> Option<u8> {
-    match s {
-        "open" => Some(b'o'),
-        "closed" => Some(b'c'),
-        "recorded" => Some(b'r'),
-        _ => None,
-    }
+    serve_report::<LawEnforcement>(&state, &reader, params, pp, format).await
 }
 
 async fn get_findings(
@@ -705,53 +582,16 @@ async fn get_findings(
     let format = OutFormat::negotiate(&q, &headers)?;
     let reader = authenticate(&state, &headers).await?;
     officer_only(&reader)?;
-    let state_byte = q
-        .get("state")
-        .map(|s| {
-            finding_state(s).ok_or_else(|| bad_param("state", "expected open, closed or recorded"))
-        })
-        .transpose()?;
-    if let Some(r) = q.get("rule") {
-        if custody_policy::rule(r).is_none() {
-            return Err(bad_param(
-                "rule",
-                format!("`{r}` is not a rule id (see RULES.md)"),
-            ));
-        }
-    }
-    let filter = findings::Filter {
+    let filter = Filter {
         rule: q.get("rule").cloned(),
         customer: q.get("customer").cloned(),
         state: q.get("state").cloned(),
     };
+    filter
+        .validate()
+        .map_err(|(name, message)| bad_param(name, message))?;
     let pp = proof_params(&q, format)?;
-    let now = now_ms();
-    let f = filter.clone();
-    let subject = filter
-        .customer
-        .clone()
-        .unwrap_or_else(|| AGGREGATE_SUBJECT.into());
-    let doc = with_ledger(&state, move |l| {
-        let keyed = source::finding_items(
-            l.store(),
-            state_byte,
-            f.rule.as_deref(),
-            f.customer.as_deref(),
-        )?;
-        let cp = l.checkpoint(now).map_err(ApiError::internal)?;
-        let report = findings::build(f, keyed);
-        let (proofs, consistency) =
-            attach_proofs(l.store(), &cp, pp, proof::FINDINGS, None, || {
-                proof::findings_relied(&report)
-            })?;
-        let mut doc = Signed::new(cp, now, report);
-        doc.proofs = proofs;
-        doc.consistency = consistency;
-        Ok(doc)
-    })
-    .await?;
-    record_read(&state, &reader, "findings", &subject, now).await?;
-    respond(format, &doc)
+    serve_report::<Findings>(&state, &reader, filter, pp, format).await
 }
 
 fn size_param(q: &HashMap<String, String>, name: &str) -> Result<u64, ApiError> {

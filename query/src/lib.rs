@@ -1,14 +1,17 @@
 //! The HTTP service (axum): event intake for the embedded path, checkpoints,
 //! and the reports. Handlers are thin: parsing and folding live in
 //! `custody-ingest` and `custody-ledger`, report building in the pure
-//! [`reports`] module, reading its inputs in [`source`], roles in [`auth`].
+//! `custody_verify::reports` pipeline, reading its inputs in [`source`],
+//! rendering in [`render`], roles in [`auth`].
 
 pub mod api;
 pub mod auth;
 pub mod proofs;
-pub mod reports;
+pub mod render;
 pub mod source;
-pub mod verify_report;
+
+/// The pure report builders and pipeline (from `custody-verify`).
+pub use custody_verify::reports;
 
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -1,13 +1,16 @@
-//! Reading report inputs from the store: entries decoded into
-//! [`crate::reports::Item`]s. The only I/O the reports need; shared by the
-//! HTTP handlers and the `custody report` command.
+//! Reading report inputs from the store, at a checkpoint: the
+//! [`ReadView`] every report loads through, and [`produce`], the one
+//! function that turns a [`Report`]'s parameters into its signed document
+//! (with proofs when asked) for the HTTP handlers, `custody report` and the
+//! benchmark alike.
 
-use custody_ledger::keys::FindingKey;
-use custody_ledger::{Entry, Hash, Store, StoreError};
-use custody_proto::{Event, Kind};
-use prost::Message;
+use std::collections::HashMap;
 
-use crate::reports::Item;
+use custody_ledger::{Checkpoint, Store, StoreError};
+use custody_verify::reports::findings::{Filter, FindingKey};
+use custody_verify::reports::{item_of, DocumentOf, Item, ReadError, ReadView, Report, Signed};
+
+use crate::proofs::{self, ProofParams, ProofsError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
@@ -15,86 +18,142 @@ pub enum SourceError {
     Store(#[from] StoreError),
     #[error("entry shard {shard} seq {seq} is indexed but missing")]
     Missing { shard: u32, seq: u64 },
-    #[error("entry shard {shard} seq {seq}: event does not decode: {reason}")]
-    Decode {
-        shard: u32,
-        seq: u64,
-        reason: String,
-    },
+    #[error(transparent)]
+    Decode(#[from] custody_verify::reports::DecodeError),
 }
 
-/// Decodes the event of an entry (its bytes were validated when folded).
-pub fn item_of(entry: Entry, hash: Hash) -> Result<Item, SourceError> {
-    let event = Event::decode(entry.event.as_slice()).map_err(|e| SourceError::Decode {
-        shard: entry.shard,
-        seq: entry.seq,
-        reason: e.to_string(),
-    })?;
-    Ok(Item {
-        shard: entry.shard,
-        seq: entry.seq,
-        hash,
-        source: entry.source,
-        event,
-        verdicts: entry.verdicts,
-    })
+impl From<SourceError> for ReadError {
+    fn from(e: SourceError) -> Self {
+        ReadError::Source(Box::new(e))
+    }
 }
 
-fn load(store: &Store, shard: u32, seq: u64) -> Result<Item, SourceError> {
-    let (entry, hash) = store
-        .entry(shard, seq)?
-        .ok_or(SourceError::Missing { shard, seq })?;
-    item_of(entry, hash)
+/// Why a report could not be produced.
+#[derive(Debug, thiserror::Error)]
+pub enum ProduceError {
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    #[error(transparent)]
+    Proofs(#[from] ProofsError),
 }
 
-/// A customer's items with occurred-at in `[from_ms, to_ms)`, oldest first.
-pub fn customer_items(
+/// The store as of a checkpoint: entries past the checkpoint's sizes are
+/// not seen, so a report states exactly what its checkpoint covers (and its
+/// proofs lead to that checkpoint) however far the fold has moved on.
+pub struct StoreView<'a> {
+    store: &'a Store,
+    sizes: HashMap<u32, u64>,
+}
+
+impl<'a> StoreView<'a> {
+    pub fn at(store: &'a Store, checkpoint: &Checkpoint) -> Self {
+        StoreView {
+            store,
+            sizes: checkpoint
+                .shards
+                .iter()
+                .map(|h| (h.shard, h.size))
+                .collect(),
+        }
+    }
+
+    fn inside(&self, shard: u32, seq: u64) -> bool {
+        self.sizes.get(&shard).is_some_and(|size| seq < *size)
+    }
+
+    fn load(&self, shard: u32, seq: u64) -> Result<Item, SourceError> {
+        let (entry, hash) = self
+            .store
+            .entry(shard, seq)?
+            .ok_or(SourceError::Missing { shard, seq })?;
+        Ok(item_of(entry, hash)?)
+    }
+}
+
+impl ReadView for StoreView<'_> {
+    fn has_customer(&self, customer: &str) -> Result<bool, ReadError> {
+        Ok(self
+            .store
+            .has_customer(customer)
+            .map_err(SourceError::from)?)
+    }
+
+    fn customer_items(
+        &self,
+        customer: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<Item>, ReadError> {
+        let positions = self
+            .store
+            .customer_positions(customer, from_ms, to_ms, false)
+            .map_err(SourceError::from)?;
+        Ok(positions
+            .into_iter()
+            .filter(|(_, shard, seq)| self.inside(*shard, *seq))
+            .map(|(_, shard, seq)| self.load(shard, seq))
+            .collect::<Result<_, _>>()?)
+    }
+
+    fn law_enforcement_items(&self) -> Result<Vec<Item>, ReadError> {
+        let mut positions: Vec<(u32, u64)> = self
+            .store
+            .law_enforcement_positions()
+            .map_err(SourceError::from)?
+            .into_iter()
+            .map(|(_, shard, seq)| (shard, seq))
+            .filter(|(shard, seq)| self.inside(*shard, *seq))
+            .collect();
+        positions.sort_unstable();
+        Ok(positions
+            .into_iter()
+            .map(|(shard, seq)| self.load(shard, seq))
+            .collect::<Result<_, _>>()?)
+    }
+
+    fn finding_items(&self, filter: &Filter) -> Result<Vec<(FindingKey, Item)>, ReadError> {
+        let keys = self
+            .store
+            .findings(
+                filter.state_byte(),
+                filter.rule.as_deref(),
+                filter.customer.as_deref(),
+            )
+            .map_err(SourceError::from)?;
+        Ok(keys
+            .into_iter()
+            .filter(|k| self.inside(k.shard, k.seq))
+            .map(|k| {
+                let item = self.load(k.shard, k.seq)?;
+                Ok((k, item))
+            })
+            .collect::<Result<_, SourceError>>()?)
+    }
+}
+
+/// Loads, builds and (when asked) proves report `R` at `checkpoint`.
+pub fn produce<R: Report>(
     store: &Store,
-    customer: &str,
-    from_ms: i64,
-    to_ms: i64,
-) -> Result<Vec<Item>, SourceError> {
-    store
-        .customer_positions(customer, from_ms, to_ms, false)?
-        .into_iter()
-        .map(|(_, shard, seq)| load(store, shard, seq))
-        .collect()
-}
-
-/// Every law-enforcement item of every customer, in ledger order (shard,
-/// seq), read through the by-request index.
-pub fn law_enforcement_items(store: &Store) -> Result<Vec<Item>, SourceError> {
-    let mut positions: Vec<(u32, u64)> = store
-        .law_enforcement_positions()?
-        .into_iter()
-        .map(|(_, shard, seq)| (shard, seq))
-        .collect();
-    positions.sort_unstable();
-    positions
-        .into_iter()
-        .map(|(shard, seq)| load(store, shard, seq))
-        .collect()
-}
-
-/// Findings index keys with the entries they point at.
-pub fn finding_items(
-    store: &Store,
-    state: Option<u8>,
-    rule: Option<&str>,
-    customer: Option<&str>,
-) -> Result<Vec<(FindingKey, Item)>, SourceError> {
-    store
-        .findings(state, rule, customer)?
-        .into_iter()
-        .map(|k| {
-            let item = load(store, k.shard, k.seq)?;
-            Ok((k, item))
-        })
-        .collect()
-}
-
-/// Whether an event is a law-enforcement disclosure (the only access the
-/// customer's copy may have to withhold).
-pub fn is_disclosure(item: &Item) -> bool {
-    matches!(item.event.kind, Some(Kind::LawEnforcementDisclosed(_)))
+    checkpoint: &Checkpoint,
+    params: R::Params,
+    now_ms: i64,
+    pp: ProofParams,
+) -> Result<DocumentOf<R>, ProduceError> {
+    let view = StoreView::at(store, checkpoint);
+    let inputs = R::load(&view, &params)?;
+    let report = R::build(&inputs, &params, now_ms);
+    let proofs = if pp.proofs {
+        let relied = R::relied(&inputs, &params, now_ms, &report);
+        Some(proofs::collect(store, checkpoint, R::NAME, &relied)?)
+    } else {
+        None
+    };
+    let consistency = pp
+        .since_checkpoint
+        .map(|n| proofs::consistency(store, n, checkpoint))
+        .transpose()?;
+    let mut doc = Signed::new(R::NAME, params, checkpoint.clone(), now_ms, report);
+    doc.proofs = proofs;
+    doc.consistency = consistency;
+    Ok(doc)
 }

@@ -4,12 +4,12 @@
 
 use custody_policy::format_ms;
 
-use super::access_history::AccessHistory;
-use super::disclosure::DisclosureReport;
-use super::findings::FindingsList;
-use super::law_enforcement::{Count, LeRequestView, TransparencyReport};
-use super::residency::ResidencyReport;
-use super::{Finding, Signed, TransferView};
+use custody_verify::reports::access_history::AccessHistory;
+use custody_verify::reports::disclosure::DisclosureReport;
+use custody_verify::reports::findings::FindingsList;
+use custody_verify::reports::law_enforcement::{Count, LeRequestView, TransparencyReport};
+use custody_verify::reports::residency::ResidencyReport;
+use custody_verify::reports::{Finding, Signed, TransferView};
 
 /// One table of a document.
 #[derive(Debug, Clone, Default)]
@@ -128,7 +128,7 @@ fn cell_open(tag: &str, text: &str) -> String {
 
 /// The whole document as one printable HTML page, with the checkpoint it
 /// was computed at.
-pub fn html<T: Document>(doc: &Signed<T>) -> String {
+pub fn html<T: Document, P>(doc: &Signed<T, P>) -> String {
     let d = &doc.report;
     let title = escape_html(&d.title());
     let mut out = format!(

@@ -1,26 +1,34 @@
 //! Reports over decoded ledger entries. Everything in this module is pure:
-//! builders take [`Item`]s (already read from the store by
-//! [`crate::source`]) plus explicit parameters, including the report time,
-//! and return serde-serializable documents. Rendering to CSV and HTML is in
-//! [`render`].
+//! builders take [`Item`]s (read through a [`ReadView`]) plus explicit
+//! parameters, including the report time, and return serde-serializable
+//! documents. [`pipeline`] ties each report's parameters, loading, building
+//! and relied-on entries together as one [`Report`].
 
 pub mod access_history;
 pub mod disclosure;
 pub mod findings;
 pub mod law_enforcement;
-pub mod render;
+pub mod pipeline;
 pub mod residency;
+
+pub use pipeline::{
+    AccessHistoryParams, AccessHistoryReport, CustomerParams, Disclosure, Findings, LawEnforcement,
+    LawEnforcementParams, ReadError, ReadView, Report, Residency, AGGREGATE_SUBJECT,
+};
 
 use std::collections::BTreeSet;
 
-use custody_ledger::{Checkpoint, Hash, SourcePosition};
+use crate::entry::{Entry, SourcePosition};
+use crate::merkle::Hash;
+use crate::Checkpoint;
 use custody_policy::{format_ms, Effect, Verdict};
 use custody_proto::v1::{
     CollectionMeans, DataCategory, EntityKind, LawEnforcementOutcome, LegalInstrument,
     LegalMechanism, Purpose, Role, TransferReason,
 };
 use custody_proto::{timestamp_ms, Event, Kind};
-use serde::Serialize;
+use prost::Message;
+use serde::{Deserialize, Serialize};
 
 /// One decoded ledger entry: what every builder reads.
 #[derive(Debug, Clone)]
@@ -78,7 +86,7 @@ impl std::fmt::Display for Position {
 }
 
 /// The half-open period `[from, to)` a report covers; `None` = unbounded.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Period {
     pub from_ms: Option<i64>,
@@ -103,26 +111,31 @@ impl Period {
 
 /// Who a document is prepared for: the customer's copy withholds requests
 /// under a non-disclosure order in force at report time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Audience {
     Officer,
     Customer,
 }
 
-/// A document together with the signed checkpoint it was computed at.
+/// A document together with the signed checkpoint it was computed at and
+/// the parameters it was asked with (so a checker rebuilds it from them).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Signed<T> {
-    /// The checkpoint current when the report was computed: every entry the
-    /// report cites is inside these heads.
+pub struct Signed<T, P> {
+    /// Which report this is ([`Report::NAME`]).
+    pub report_kind: String,
+    /// The parameters the report was built with ([`Report::Params`]).
+    pub params: P,
+    /// The checkpoint the report was computed at: every entry the report
+    /// cites is inside these heads, and every entry inside them was read.
     pub checkpoint: Checkpoint,
     pub generated_at_ms: i64,
     pub generated_at: String,
     #[serde(flatten)]
     pub report: T,
     /// With `?proofs=true`: every entry the report relies on, with its
-    /// inclusion proof at `checkpoint` (see `custody verify-report`).
+    /// inclusion proof at `checkpoint` (see `custody-verify`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub proofs: Option<crate::proofs::Proofs>,
     /// With `?since_checkpoint=N`: proofs that `checkpoint` extends checkpoint N.
@@ -130,9 +143,20 @@ pub struct Signed<T> {
     pub consistency: Option<crate::proofs::Consistency>,
 }
 
-impl<T> Signed<T> {
-    pub fn new(checkpoint: Checkpoint, generated_at_ms: i64, report: T) -> Self {
+/// The document of report `R`.
+pub type DocumentOf<R> = Signed<<R as Report>::Doc, <R as Report>::Params>;
+
+impl<T, P> Signed<T, P> {
+    pub fn new(
+        report_kind: &str,
+        params: P,
+        checkpoint: Checkpoint,
+        generated_at_ms: i64,
+        report: T,
+    ) -> Self {
         Signed {
+            report_kind: report_kind.into(),
+            params,
             checkpoint,
             generated_at_ms,
             generated_at: format_ms(generated_at_ms),
@@ -141,6 +165,32 @@ impl<T> Signed<T> {
             consistency: None,
         }
     }
+}
+
+/// Why an entry's event could not be decoded.
+#[derive(Debug, thiserror::Error)]
+#[error("entry shard {shard} seq {seq}: event does not decode: {reason}")]
+pub struct DecodeError {
+    pub shard: u32,
+    pub seq: u64,
+    pub reason: String,
+}
+
+/// Decodes the event of an entry (its bytes were validated when folded).
+pub fn item_of(entry: Entry, hash: Hash) -> Result<Item, DecodeError> {
+    let event = Event::decode(entry.event.as_slice()).map_err(|e| DecodeError {
+        shard: entry.shard,
+        seq: entry.seq,
+        reason: e.to_string(),
+    })?;
+    Ok(Item {
+        shard: entry.shard,
+        seq: entry.seq,
+        hash,
+        source: entry.source,
+        event,
+        verdicts: entry.verdicts,
+    })
 }
 
 /// The actor of an event, as reports show it.
@@ -402,8 +452,11 @@ pub(crate) fn tally<'a>(
     out
 }
 
-#[cfg(test)]
-pub(crate) mod fixture {
+/// Hand-written items for tests (here and, with the `fixtures` feature, in
+/// the crates that serve reports).
+#[cfg(any(test, feature = "fixtures"))]
+#[doc(hidden)]
+pub mod fixture {
     //! A small hand-written scenario shared by the builders' tests.
     use super::*;
     use custody_policy::Severity;

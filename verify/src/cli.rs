@@ -1,17 +1,22 @@
-//! `custody verify-report`: checks a report with proofs offline, from the
-//! JSON file alone (the logic is `custody_query::verify_report`). Only with
+//! `custody-verify` (and its alias `custody verify-report`): checks a report
+//! with proofs offline, from the JSON file alone (the logic is [`crate::check`]). Only with
 //! `--server` does it go online, to fetch consistency proofs against a
 //! checkpoint saved earlier; those proofs are verified like any other.
 
 use std::path::{Path, PathBuf};
 
+use crate::check::{consistency_needed, verify};
+use crate::checkpoint::parse_public_key;
+use crate::proofs::ShardConsistency;
+use crate::Checkpoint;
 use anyhow::{bail, Context, Result};
-use custody_ledger::checkpoint::parse_public_key;
-use custody_ledger::Checkpoint;
-use custody_query::proofs::ShardConsistency;
-use custody_query::verify_report::{consistency_needed, verify};
 
-#[derive(clap::Args)]
+#[derive(clap::Parser, Debug)]
+#[command(
+    name = "custody-verify",
+    version,
+    about = "Checks a Custody report with proofs offline: signature, entry hashes, inclusion, figures, consistency"
+)]
 pub struct VerifyReportArgs {
     /// The report (JSON with a `proofs` section: `?proofs=true` or `custody report --proofs`).
     file: PathBuf,
@@ -30,6 +35,18 @@ pub struct VerifyReportArgs {
     /// Bearer token for --server (any role).
     #[arg(long, env = "CUSTODY_TOKEN", hide_env_values = true)]
     token: Option<String>,
+}
+
+/// Runs the check and turns the outcome into an exit code (0 verified, 1
+/// not verified or unreadable input), printing errors once.
+pub fn main(a: VerifyReportArgs) -> std::process::ExitCode {
+    match run(a) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("custody-verify: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
 
 fn read(path: &Path) -> Result<String> {

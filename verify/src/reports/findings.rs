@@ -1,18 +1,84 @@
 //! The officers' findings list: the findings index joined with the
 //! verdicts of the entries it points at.
 
-use custody_ledger::keys::FindingKey;
 use serde::Serialize;
 
 use super::{Finding, Item};
 
+/// A decoded findings-index key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct FindingKey {
+    /// `o` open, `c` closed, `r` recorded breach.
+    pub state: u8,
+    pub rule: String,
+    pub customer: String,
+    pub shard: u32,
+    /// Sequence number of the entry that opened (or recorded) the finding.
+    pub seq: u64,
+}
+
+impl FindingKey {
+    pub fn state_name(&self) -> &'static str {
+        match self.state {
+            b'o' => "open",
+            b'c' => "closed",
+            _ => "recorded",
+        }
+    }
+}
+
 /// Filters as given (echoed in the document).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Filter {
+    #[serde(default)]
     pub rule: Option<String>,
+    #[serde(default)]
     pub customer: Option<String>,
     /// `open`, `closed` or `recorded`.
+    #[serde(default)]
     pub state: Option<String>,
+}
+
+/// `open` | `closed` | `recorded` as the findings index's state byte.
+pub fn state_byte(s: &str) -> Option<u8> {
+    match s {
+        "open" => Some(b'o'),
+        "closed" => Some(b'c'),
+        "recorded" => Some(b'r'),
+        _ => None,
+    }
+}
+
+impl Filter {
+    /// Checks the filter's values; the error names the parameter.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        if let Some(s) = &self.state {
+            if state_byte(s).is_none() {
+                return Err(("state", "expected open, closed or recorded".into()));
+            }
+        }
+        if let Some(r) = &self.rule {
+            if custody_policy::rule(r).is_none() {
+                return Err(("rule", format!("`{r}` is not a rule id (see RULES.md)")));
+            }
+        }
+        if self.customer.as_deref() == Some("") {
+            return Err(("customer", "must not be empty".into()));
+        }
+        Ok(())
+    }
+
+    /// The index state byte the filter asks for, if any.
+    pub fn state_byte(&self) -> Option<u8> {
+        self.state.as_deref().and_then(state_byte)
+    }
+
+    /// Whether a findings-index key passes the filter.
+    pub fn matches(&self, key: &FindingKey) -> bool {
+        self.state_byte().is_none_or(|s| s == key.state)
+            && self.rule.as_ref().is_none_or(|r| *r == key.rule)
+            && self.customer.as_ref().is_none_or(|c| *c == key.customer)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -20,23 +20,23 @@
 
 use std::collections::BTreeMap;
 
-use custody_ledger::entry::{entry_hash, split_stored};
-use custody_ledger::keys::FindingKey;
-use custody_ledger::merkle::{self, Hash};
-use custody_ledger::{Checkpoint, Entry};
 use ed25519_dalek::VerifyingKey;
 use serde_json::Value;
 
+use crate::entry::{entry_hash, split_stored};
+use crate::merkle::{self, Hash};
 use crate::proofs::{self, Consistency, Proofs, ShardConsistency};
-use crate::reports::access_history::{self, Cursor};
+use crate::reports::findings::{self, FindingKey};
 use crate::reports::{
-    disclosure, findings, gagged_requests, law_enforcement, le_request_id, residency, Audience,
-    Item, Period,
+    item_of, le_request_id, AccessHistoryReport, Disclosure, Findings, Item, LawEnforcement,
+    ReadError, ReadView, Report, Residency, AGGREGATE_SUBJECT,
 };
-use crate::source::item_of;
+use crate::{Checkpoint, Entry};
 
 /// Fields of a report document that are not the report's figures.
-const ENVELOPE: [&str; 5] = [
+const ENVELOPE: [&str; 7] = [
+    "reportKind",
+    "params",
     "checkpoint",
     "generatedAtMs",
     "generatedAt",
@@ -361,198 +361,176 @@ fn positions_in(v: &Value, out: &mut Vec<(u32, u64, String)>) {
     }
 }
 
-fn field_str(doc: &Value, name: &str) -> Result<String, String> {
-    doc.get(name)
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .ok_or_else(|| format!("the report has no `{name}`"))
+/// The proven entries of a document as a [`ReadView`]: the report's own
+/// loader reads them exactly as the server read the ledger, restricted to
+/// what was proven. (What the ledger holds beyond them is not proven here:
+/// a Merkle log proves presence, not absence.)
+struct ProvenView<'a> {
+    items: &'a BTreeMap<(u32, u64), Item>,
+    /// For the findings list: the index keys the document states (their
+    /// open/closed state is the document's word; only the entries are proven).
+    claimed_findings: Vec<FindingKey>,
 }
 
-fn period_of(doc: &Value) -> Result<Period, String> {
-    let p = doc.get("period").ok_or("the report has no `period`")?;
-    let ms = |name: &str| -> Result<Option<i64>, String> {
-        match p.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(x) => x
-                .as_i64()
-                .map(Some)
-                .ok_or_else(|| format!("`period.{name}` is not a number")),
-        }
-    };
-    Ok(Period {
-        from_ms: ms("fromMs")?,
-        to_ms: ms("toMs")?,
-    })
-}
+impl ReadView for ProvenView<'_> {
+    fn has_customer(&self, _customer: &str) -> Result<bool, ReadError> {
+        // An empty page proves nothing about the customer; not a failure.
+        Ok(true)
+    }
 
-fn audience_of(doc: &Value) -> Result<Audience, String> {
-    match doc.get("audience").and_then(Value::as_str) {
-        Some("officer") => Ok(Audience::Officer),
-        Some("customer") => Ok(Audience::Customer),
-        _ => Err("the report has no `audience` (officer or customer)".into()),
+    fn customer_items(
+        &self,
+        customer: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<Item>, ReadError> {
+        let mut out: Vec<Item> = self
+            .items
+            .values()
+            .filter(|i| i.event.customer_id == customer)
+            .filter(|i| (from_ms..to_ms).contains(&i.at_ms()))
+            .cloned()
+            .collect();
+        out.sort_by_key(Item::order_key);
+        Ok(out)
+    }
+
+    fn law_enforcement_items(&self) -> Result<Vec<Item>, ReadError> {
+        Ok(self
+            .items
+            .values()
+            .filter(|i| i.event.kind.as_ref().and_then(le_request_id).is_some())
+            .cloned()
+            .collect())
+    }
+
+    fn finding_items(
+        &self,
+        filter: &findings::Filter,
+    ) -> Result<Vec<(FindingKey, Item)>, ReadError> {
+        Ok(self
+            .claimed_findings
+            .iter()
+            .filter(|k| filter.matches(k))
+            .filter_map(|k| Some((k.clone(), self.items.get(&(k.shard, k.seq))?.clone())))
+            .collect())
     }
 }
 
+/// The findings-index keys a findings document states, row by row.
+fn claimed_findings(doc: &Value) -> Result<Vec<FindingKey>, String> {
+    let rows = doc
+        .get("findings")
+        .and_then(Value::as_array)
+        .ok_or("the report has no `findings` list")?;
+    let mut keys = Vec::with_capacity(rows.len());
+    for (n, row) in rows.iter().enumerate() {
+        let bad = |what: &str| format!("findings[{n}]: {what}");
+        let state = row
+            .get("state")
+            .and_then(Value::as_str)
+            .and_then(findings::state_byte)
+            .ok_or_else(|| bad("no valid `state`"))?;
+        let position = row.get("position").ok_or_else(|| bad("no `position`"))?;
+        let (Some(shard), Some(seq)) = (
+            position.get("shard").and_then(Value::as_u64),
+            position.get("seq").and_then(Value::as_u64),
+        ) else {
+            return Err(bad("no valid `position`"));
+        };
+        let text = |name: &str| {
+            row.get(name)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        keys.push(FindingKey {
+            state,
+            rule: text("rule"),
+            customer: text("customer"),
+            shard: u32::try_from(shard).map_err(|_| bad("shard out of range"))?,
+            seq,
+        });
+    }
+    Ok(keys)
+}
+
 /// Rebuilds the report from the proven items with the parameters the
-/// document states; returns a description and the rebuilt figures.
+/// document states, through the report's own pipeline; returns a
+/// description, the rebuilt figures and every proven entry that does not
+/// belong in the report.
 fn rebuild(
     doc: &Value,
     p: &Proofs,
     items: &BTreeMap<(u32, u64), Item>,
-    ownership: &mut Vec<String>,
-) -> Result<(String, Value), String> {
+) -> Result<(String, Value, Vec<String>), String> {
+    let kind = doc
+        .get("reportKind")
+        .and_then(Value::as_str)
+        .ok_or("the report has no `reportKind`")?;
+    if kind != p.report {
+        return Err(format!(
+            "the report says it is `{kind}` but its proofs are for `{}`",
+            p.report
+        ));
+    }
+    let mut view = ProvenView {
+        items,
+        claimed_findings: Vec::new(),
+    };
+    match kind {
+        proofs::DISCLOSURE => rebuild_as::<Disclosure>(doc, &view),
+        proofs::RESIDENCY => rebuild_as::<Residency>(doc, &view),
+        proofs::ACCESS_HISTORY => rebuild_as::<AccessHistoryReport>(doc, &view),
+        proofs::LAW_ENFORCEMENT => rebuild_as::<LawEnforcement>(doc, &view),
+        proofs::FINDINGS => {
+            view.claimed_findings = claimed_findings(doc)?;
+            let (what, rebuilt, mut foreign) = rebuild_as::<Findings>(doc, &view)?;
+            for k in &view.claimed_findings {
+                if let Some(i) = items.get(&(k.shard, k.seq)) {
+                    if i.event.customer_id != k.customer {
+                        foreign.push(format!(
+                            "a finding names customer `{}`, entry {}/{} is `{}`'s",
+                            k.customer, k.shard, k.seq, i.event.customer_id
+                        ));
+                    }
+                }
+            }
+            Ok((what, rebuilt, foreign))
+        }
+        other => Err(format!("unknown report kind `{other}`")),
+    }
+}
+
+fn rebuild_as<R: Report>(
+    doc: &Value,
+    view: &ProvenView<'_>,
+) -> Result<(String, Value, Vec<String>), String> {
     let now = doc
         .get("generatedAtMs")
         .and_then(Value::as_i64)
         .ok_or("the report has no `generatedAtMs`")?;
-    let list: Vec<Item> = items.values().cloned().collect();
-    let json = |r: Result<Value, serde_json::Error>| r.map_err(|e| e.to_string());
-    let mine = |customer: &str, ownership: &mut Vec<String>| {
-        for i in &list {
-            if i.event.customer_id != customer {
-                ownership.push(format!(
-                    "entry {}/{} is an event of customer `{}`, not of `{customer}`",
-                    i.shard, i.seq, i.event.customer_id
-                ));
-            }
-        }
+    let params: R::Params = serde_json::from_value(
+        doc.get("params")
+            .cloned()
+            .ok_or("the report has no `params`")?,
+    )
+    .map_err(|e| format!("the report's `params` do not parse: {e}"))?;
+    let foreign: Vec<String> = view
+        .items
+        .values()
+        .filter_map(|i| R::foreign(&params, i))
+        .collect();
+    let inputs = R::load(view, &params).map_err(|e| e.to_string())?;
+    let rebuilt =
+        serde_json::to_value(R::build(&inputs, &params, now)).map_err(|e| e.to_string())?;
+    let subject = R::subject(&params);
+    let what = if subject == AGGREGATE_SUBJECT {
+        R::NAME.to_string()
+    } else {
+        format!("{} of {subject}", R::NAME)
     };
-    match p.report.as_str() {
-        proofs::DISCLOSURE => {
-            let customer = field_str(doc, "customer")?;
-            mine(&customer, ownership);
-            let params = disclosure::Params {
-                customer: customer.clone(),
-                period: period_of(doc)?,
-                audience: audience_of(doc)?,
-                now_ms: now,
-            };
-            let r = json(serde_json::to_value(disclosure::build(&list, &params)))?;
-            Ok((format!("disclosure report of {customer}"), r))
-        }
-        proofs::RESIDENCY => {
-            let customer = field_str(doc, "customer")?;
-            mine(&customer, ownership);
-            let params = residency::Params {
-                customer: customer.clone(),
-                period: period_of(doc)?,
-                audience: audience_of(doc)?,
-                now_ms: now,
-            };
-            let r = json(serde_json::to_value(residency::build(&list, &params)))?;
-            Ok((format!("residency report of {customer}"), r))
-        }
-        proofs::ACCESS_HISTORY => {
-            let customer = field_str(doc, "customer")?;
-            mine(&customer, ownership);
-            let cursor = p.cursor.as_deref().map(str::parse::<Cursor>).transpose()?;
-            let limit = doc
-                .get("limit")
-                .and_then(Value::as_u64)
-                .ok_or("the report has no `limit`")? as usize;
-            let params = access_history::Params {
-                customer: customer.clone(),
-                period: period_of(doc)?,
-                limit,
-                cursor,
-                audience: audience_of(doc)?,
-                gagged: gagged_requests(&list, now),
-            };
-            let r = json(serde_json::to_value(access_history::build(&list, &params)))?;
-            Ok((format!("access history of {customer}"), r))
-        }
-        proofs::LAW_ENFORCEMENT => {
-            for i in &list {
-                if i.event.kind.as_ref().and_then(le_request_id).is_none() {
-                    ownership.push(format!(
-                        "entry {}/{} is not a law-enforcement event",
-                        i.shard, i.seq
-                    ));
-                }
-            }
-            let r = json(serde_json::to_value(law_enforcement::build(
-                &list,
-                period_of(doc)?,
-                now,
-            )))?;
-            Ok(("law-enforcement report".into(), r))
-        }
-        proofs::FINDINGS => {
-            let filter_json = doc.get("filter").ok_or("the report has no `filter`")?;
-            let opt = |name: &str| {
-                filter_json
-                    .get(name)
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-            };
-            let filter = findings::Filter {
-                rule: opt("rule"),
-                customer: opt("customer"),
-                state: opt("state"),
-            };
-            let rows = doc
-                .get("findings")
-                .and_then(Value::as_array)
-                .ok_or("the report has no `findings` list")?;
-            let mut keyed = Vec::with_capacity(rows.len());
-            for (n, row) in rows.iter().enumerate() {
-                let bad = |what: &str| format!("findings[{n}]: {what}");
-                let state = match row.get("state").and_then(Value::as_str) {
-                    Some("open") => b'o',
-                    Some("closed") => b'c',
-                    Some("recorded") => b'r',
-                    _ => return Err(bad("no valid `state`")),
-                };
-                let position = row.get("position").ok_or_else(|| bad("no `position`"))?;
-                let shard = position.get("shard").and_then(Value::as_u64);
-                let seq = position.get("seq").and_then(Value::as_u64);
-                let (Some(shard), Some(seq)) = (shard, seq) else {
-                    return Err(bad("no valid `position`"));
-                };
-                let Some(item) = items.get(&(shard as u32, seq)) else {
-                    // Named by the citations check.
-                    continue;
-                };
-                let customer = row
-                    .get("customer")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string();
-                if item.event.customer_id != customer {
-                    ownership.push(format!(
-                        "findings[{n}] names customer `{customer}`, entry {shard}/{seq} is `{}`'s",
-                        item.event.customer_id
-                    ));
-                }
-                if filter
-                    .customer
-                    .as_ref()
-                    .is_some_and(|c| *c != item.event.customer_id)
-                {
-                    ownership.push(format!(
-                        "entry {shard}/{seq} is not an event of the filtered customer"
-                    ));
-                }
-                let key = FindingKey {
-                    state,
-                    rule: row
-                        .get("rule")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string(),
-                    customer,
-                    shard: shard as u32,
-                    seq,
-                };
-                keyed.push((key, item.clone()));
-            }
-            let r = json(serde_json::to_value(findings::build(filter, keyed)))?;
-            Ok(("findings list".into(), r))
-        }
-        other => Err(format!(
-            "unknown report kind `{other}` in the proofs section"
-        )),
-    }
+    Ok((what, rebuilt, foreign))
 }
 
 fn check_figures(
@@ -561,14 +539,13 @@ fn check_figures(
     p: &Proofs,
     items: &BTreeMap<(u32, u64), Item>,
 ) {
-    let mut ownership = Vec::new();
-    match rebuild(doc, p, items, &mut ownership) {
+    match rebuild(doc, p, items) {
         Err(e) => {
             let mut c = Check::new("figures", "");
             c.fail(e);
             v.checks.push(c);
         }
-        Ok((what, rebuilt)) => {
+        Ok((what, rebuilt, ownership)) => {
             let mut c = Check::new(
                 format!("figures ({what}), recomputed from the proven entries"),
                 "ok",
@@ -753,11 +730,11 @@ fn check_consistency(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::merkle::MemoryTree;
     use crate::proofs::EntryProof;
     use crate::reports::fixture::*;
-    use crate::reports::Signed;
-    use custody_ledger::merkle::MemoryTree;
-    use custody_ledger::{ShardHead, SourcePosition};
+    use crate::reports::{Audience, CustomerParams, Period, Signed};
+    use crate::{ShardHead, SourcePosition};
     use custody_proto::v1::{DataCategory as C, Purpose};
     use ed25519_dalek::SigningKey;
     use prost::Message;
@@ -827,13 +804,14 @@ mod tests {
     /// c1's disclosure report with proofs, as JSON.
     fn report(l: &Ledger, signer: &SigningKey) -> Value {
         let cp = checkpoint(l, signer);
-        let params = disclosure::Params {
+        let params = CustomerParams {
             customer: "c1".into(),
             period: Period::default(),
             audience: Audience::Customer,
-            now_ms: T0 + 100 * HOUR,
         };
-        let relied = proofs::disclosure_relied(&l.items, &params);
+        let now = T0 + 100 * HOUR;
+        let built = Disclosure::build(&l.items, &params, now);
+        let relied = Disclosure::relied(&l.items, &params, now, &built);
         let entries = relied
             .iter()
             .map(|&(shard, seq)| EntryProof {
@@ -847,14 +825,9 @@ mod tests {
                     .collect(),
             })
             .collect();
-        let mut doc = Signed::new(
-            cp.clone(),
-            T0 + 100 * HOUR,
-            disclosure::build(&l.items, &params),
-        );
+        let mut doc = Signed::new(Disclosure::NAME, params, cp.clone(), now, built);
         doc.proofs = Some(Proofs {
             report: proofs::DISCLOSURE.into(),
-            cursor: None,
             checkpoint: cp,
             entries,
         });

@@ -37,6 +37,21 @@ impl std::fmt::Display for Cursor {
     }
 }
 
+/// A cursor travels as its text form (`at.shard.seq`), in queries and in
+/// the parameters a document states.
+impl Serialize for Cursor {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Cursor {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl std::str::FromStr for Cursor {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {

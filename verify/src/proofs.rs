@@ -1,0 +1,71 @@
+//! The proof sections a report carries (`?proofs=true`,
+//! `custody report --proofs`): every entry the report relies on with its
+//! inclusion proof at the report's checkpoint, and consistency proofs
+//! between checkpoints. Which entries a report relies on is
+//! [`crate::reports::Report::relied`]; reading them from storage is the
+//! server's business.
+
+use serde::{Deserialize, Serialize};
+
+use crate::checkpoint::hex_hash;
+use crate::merkle::Hash;
+use crate::Checkpoint;
+
+/// Report names as they appear in `proofs.report`.
+pub const ACCESS_HISTORY: &str = "access-history";
+pub const DISCLOSURE: &str = "disclosure";
+pub const RESIDENCY: &str = "residency";
+pub const LAW_ENFORCEMENT: &str = "law-enforcement";
+pub const FINDINGS: &str = "findings";
+
+/// The `proofs` section of a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Proofs {
+    /// Which builder made the document (one of the constants above).
+    pub report: String,
+    /// The signed checkpoint the inclusion proofs lead to (the same as the
+    /// document's), so the section stands on its own.
+    pub checkpoint: Checkpoint,
+    /// Every entry the report relies on, in (shard, seq) order.
+    pub entries: Vec<EntryProof>,
+}
+
+/// One entry: its stored bytes and its inclusion proof.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EntryProof {
+    pub shard: u32,
+    pub seq: u64,
+    /// Hex of the stored value: canonical entry bytes followed by their
+    /// SHA-256 (ARCHITECTURE.md, "Entry format").
+    pub entry: String,
+    /// RFC 6962 inclusion proof of leaf `seq` in the shard's tree at the
+    /// checkpoint's size, hex hashes from the leaf up.
+    pub inclusion: Vec<String>,
+}
+
+/// Consistency of one shard's tree between two sizes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShardConsistency {
+    pub shard: u32,
+    pub from_size: u64,
+    pub to_size: u64,
+    #[serde(with = "hex_hash")]
+    pub from_root: Hash,
+    #[serde(with = "hex_hash")]
+    pub to_root: Hash,
+    /// RFC 6962 consistency proof, hex hashes.
+    pub proof: Vec<String>,
+}
+
+/// The `consistency` section: the report's checkpoint extends `from`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Consistency {
+    /// The earlier signed checkpoint (the one the request named).
+    pub from: Checkpoint,
+    /// One proof per shard of `from`.
+    pub shards: Vec<ShardConsistency>,
+}
