@@ -49,6 +49,12 @@ enum Command {
         /// Address to listen on.
         #[arg(long, env = "CUSTODY_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// Sign a checkpoint this often (milliseconds) when the heads moved;
+        /// reports read at the latest checkpoint, so this bounds how stale
+        /// a report can be. One is also signed at start and on shutdown.
+        #[arg(long, env = "CUSTODY_CHECKPOINT_INTERVAL_MS", default_value_t = 1000,
+              value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+        checkpoint_interval_ms: u64,
         #[command(flatten)]
         kafka: KafkaArgs,
     },
@@ -225,10 +231,12 @@ fn run(cli: Cli) -> Result<()> {
         Command::Serve {
             data,
             listen,
+            checkpoint_interval_ms,
             kafka,
         } => {
             let ledger = open_ledger(&data.data)?;
-            serve(ledger, listen, kafka.consumer())
+            let interval = std::time::Duration::from_millis(checkpoint_interval_ms);
+            serve(ledger, listen, interval, kafka.consumer())
         }
         Command::Emit {
             kafka,
@@ -306,7 +314,12 @@ fn run(cli: Cli) -> Result<()> {
                     return Ok(());
                 }
                 print_urls(&data.data, listen);
-                return serve(open_ledger(&data.data)?, listen, kafka.consumer());
+                return serve(
+                    open_ledger(&data.data)?,
+                    listen,
+                    custody_query::checkpoints::DEFAULT_INTERVAL,
+                    kafka.consumer(),
+                );
             }
             let mut ledger = open_ledger(&data.data)?;
             let started = Instant::now();
@@ -339,7 +352,12 @@ fn run(cli: Cli) -> Result<()> {
             }
             print_urls(&data.data, listen);
             demo_tokens(ledger.store(), listen)?;
-            serve(ledger, listen, None)
+            serve(
+                ledger,
+                listen,
+                custody_query::checkpoints::DEFAULT_INTERVAL,
+                None,
+            )
         }
         Command::Key {
             command: KeyCommand::Export { data },
@@ -481,10 +499,17 @@ fn open_ledger(dir: &Path) -> Result<Ledger> {
     Ledger::open(dir).with_context(|| format!("opening data directory {}", dir.display()))
 }
 
-fn serve(ledger: Ledger, listen: SocketAddr, kafka: Option<ConsumerConfig>) -> Result<()> {
+fn serve(
+    ledger: Ledger,
+    listen: SocketAddr,
+    checkpoint_interval: std::time::Duration,
+    kafka: Option<ConsumerConfig>,
+) -> Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let mut state = custody_query::AppState::new(ledger);
+        let checkpointer =
+            custody_query::checkpoints::Checkpointer::start(state.ledger.clone(), checkpoint_interval);
         let stop = Arc::new(AtomicBool::new(false));
         let mut consumer = None;
         // The server stops when the consumer stops (an error it cannot retry).
@@ -528,9 +553,7 @@ fn serve(ledger: Ledger, listen: SocketAddr, kafka: Option<ConsumerConfig>) -> R
             }
         }
         // Leave a checkpoint of what was folded before exiting.
-        if let Ok(mut ledger) = state.ledger.lock() {
-            ledger.checkpoint(custody_query::now_ms())?;
-        }
+        tokio::task::spawn_blocking(move || checkpointer.stop()).await?;
         Ok(())
     })
 }

@@ -64,7 +64,10 @@ pub struct StoredHead {
     pub last_hash: Hash,
 }
 
-/// An open data directory: RocksDB plus the ledger's signing key.
+/// An open data directory: RocksDB plus the ledger's signing key. Clones
+/// share the database: the writer ([`crate::Ledger`]) holds one, readers
+/// hold others and read without its lock.
+#[derive(Clone)]
 pub struct Store {
     pub(crate) db: Arc<DB>,
     key: SigningKey,

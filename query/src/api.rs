@@ -10,7 +10,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use custody_ledger::{Ledger, Outcome};
+use custody_ledger::{Ledger, Outcome, Store};
 use custody_proto::v1::{self, Actor, EntityKind, ReportRead};
 use custody_proto::{timestamp_from_ms, Event, Kind, Timestamp};
 use prost::Message;
@@ -71,6 +71,19 @@ fn bad_param(name: &str, message: impl std::fmt::Display) -> ApiError {
 }
 
 /// Runs `f` with the ledger locked, off the async threads.
+/// Runs `f` on a read handle of the store, off the async threads, without
+/// the writer's lock: reads see what is written and state only what a
+/// checkpoint covers.
+pub(crate) async fn with_reader<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&Store) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let reader = state.reader.clone();
+    tokio::task::spawn_blocking(move || f(&reader))
+        .await
+        .map_err(ApiError::internal)?
+}
+
 async fn with_ledger<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&mut Ledger) -> Result<T, ApiError> + Send + 'static,
@@ -465,9 +478,9 @@ async fn record_read(
     .await
 }
 
-/// The one way every report endpoint answers: sign nothing, read at the
-/// latest checkpoint, build through the report's pipeline, record the read,
-/// render.
+/// The one way every report endpoint answers: sign nothing, take no
+/// writer lock, read at the latest (scheduled) checkpoint, build through
+/// the report's pipeline, record the read, render.
 async fn serve_report<R: Report>(
     state: &AppState,
     reader: &Principal,
@@ -479,13 +492,26 @@ where
     R::Doc: Document,
 {
     let now = now_ms();
-    let doc: DocumentOf<R> = with_ledger(state, move |l| {
-        let cp = l.checkpoint(now).map_err(ApiError::internal)?;
-        Ok(source::produce::<R>(l.store(), &cp, params, now, pp)?)
+    let doc: DocumentOf<R> = with_reader(state, move |store| {
+        let cp = latest_checkpoint(store)?;
+        Ok(source::produce::<R>(store, &cp, params, now, pp)?)
     })
     .await?;
     record_read(state, reader, R::NAME, &R::subject(&doc.params), now).await?;
     respond(format, &doc)
+}
+
+/// The latest signed checkpoint; 503 before the first one is signed.
+pub(crate) fn latest_checkpoint(store: &Store) -> Result<custody_ledger::Checkpoint, ApiError> {
+    store
+        .latest_checkpoint()
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "no checkpoint has been signed yet; retry in a second",
+            )
+        })
 }
 
 /// `?limit=` of the access history.
@@ -619,19 +645,15 @@ async fn get_consistency(
     if from_size > to_size {
         return Err(bad_param("to_size", "must not be smaller than `from_size`"));
     }
-    let proof = with_ledger(&state, move |l| {
-        let held = l
+    let proof = with_reader(&state, move |store| {
+        let held = store
             .heads()
-            .iter()
-            .find(|h| h.shard == shard)
+            .map_err(ApiError::internal)?
+            .get(&shard)
             .map(|h| h.size)
             .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no shard {shard}")))?;
         Ok(proof::shard_consistency(
-            l.store(),
-            shard,
-            from_size,
-            to_size,
-            held,
+            store, shard, from_size, to_size, held,
         )?)
     })
     .await?;
@@ -650,8 +672,8 @@ async fn get_checkpoint_number(
     let number: u64 = number
         .parse()
         .map_err(|_| bad_param("number", "expected a checkpoint number"))?;
-    let cp = with_ledger(&state, move |l| {
-        l.store().checkpoint(number).map_err(ApiError::internal)
+    let cp = with_reader(&state, move |store| {
+        store.checkpoint(number).map_err(ApiError::internal)
     })
     .await?
     .ok_or_else(|| {

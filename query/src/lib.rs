@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod checkpoints;
 pub mod proofs;
 pub mod render;
 pub mod source;
@@ -25,7 +26,7 @@ use axum::{Json, Router};
 use custody_ingest::kafka::Emitter;
 use custody_ingest::metrics::Metrics;
 use custody_ingest::{parse_batch, Format};
-use custody_ledger::{Ledger, Outcome};
+use custody_ledger::{Ledger, Outcome, Store};
 use serde_json::json;
 
 /// Largest accepted request body.
@@ -36,6 +37,9 @@ pub const MAX_BODY_BYTES: usize = 16 << 20;
 pub struct AppState {
     /// The single ledger writer (shared with the Kafka consumer, if any).
     pub ledger: Arc<Mutex<Ledger>>,
+    /// A read handle on the same database: reports, checkpoints and proofs
+    /// are read through it, never under the writer's lock.
+    pub reader: Store,
     pub metrics: Arc<Metrics>,
     /// In Kafka mode, posted events go to Kafka (the log every node folds)
     /// instead of straight into this node's ledger.
@@ -45,6 +49,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(ledger: Ledger) -> Self {
         AppState {
+            reader: ledger.store().clone(),
             ledger: Arc::new(Mutex::new(ledger)),
             metrics: Arc::new(Metrics::default()),
             emitter: None,
@@ -221,19 +226,12 @@ fn outcome_json(o: &Outcome) -> serde_json::Value {
     }
 }
 
-/// `GET /v1/checkpoint`: the signed checkpoint of the current heads.
+/// `GET /v1/checkpoint`: the latest signed checkpoint. Signing happens on
+/// a schedule ([`checkpoints::Checkpointer`]), never because of a GET.
 async fn get_checkpoint(
     State(state): State<AppState>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let ledger = state.ledger.clone();
-    let cp = tokio::task::spawn_blocking(move || {
-        let mut ledger = ledger
-            .lock()
-            .map_err(|_| ApiError::internal("ledger lock poisoned"))?;
-        ledger.checkpoint(now_ms()).map_err(ApiError::internal)
-    })
-    .await
-    .map_err(ApiError::internal)??;
+    let cp = api::with_reader(&state, |store| api::latest_checkpoint(store)).await?;
     Ok(Json(serde_json::to_value(cp).map_err(ApiError::internal)?))
 }
 
@@ -280,13 +278,9 @@ async fn get_status(State(state): State<AppState>) -> Result<Json<serde_json::Va
 }
 
 async fn get_public_key(State(state): State<AppState>) -> Result<String, ApiError> {
-    let ledger = state
-        .ledger
-        .lock()
-        .map_err(|_| ApiError::internal("ledger lock poisoned"))?;
     Ok(format!(
         "{}\n",
-        hex::encode(ledger.store().public_key().as_bytes())
+        hex::encode(state.reader.public_key().as_bytes())
     ))
 }
 

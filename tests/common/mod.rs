@@ -80,6 +80,10 @@ impl Server {
                 path_str(data),
                 "--listen",
                 &addr.to_string(),
+                // Reports read at the latest scheduled checkpoint: sign
+                // often so tests wait little (see `settle`).
+                "--checkpoint-interval-ms",
+                "50",
             ])
             .args(extra)
             .stdout(Stdio::null())
@@ -97,6 +101,9 @@ impl Server {
         Server { child, addr }
     }
 
+    /// A request. Reports read at the latest scheduled checkpoint, so before
+    /// a report is read this waits until a checkpoint covers everything
+    /// folded so far (as a person would see it a moment later).
     pub fn request(
         &self,
         method: &str,
@@ -104,7 +111,40 @@ impl Server {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> (u16, String) {
+        let report = ["/v1/customers/", "/v1/reports/", "/v1/findings"]
+            .iter()
+            .any(|p| path.starts_with(p))
+            || path == "/v1/checkpoint";
+        if method == "GET" && report {
+            self.settle();
+        }
         http(self.addr, method, path, headers, body)
+    }
+
+    /// Waits (at most 10 s) until the latest checkpoint covers every entry
+    /// the server has folded.
+    pub fn settle(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (s1, status) = http(self.addr, "GET", "/v1/status", &[], b"");
+            let (s2, cp) = http(self.addr, "GET", "/v1/checkpoint", &[], b"");
+            if s1 == 200 && s2 == 200 {
+                let status: serde_json::Value = serde_json::from_str(&status).expect("status");
+                let cp: serde_json::Value = serde_json::from_str(&cp).expect("checkpoint");
+                let signed: u64 = cp["shards"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|h| h["size"].as_u64()).sum())
+                    .unwrap_or(0);
+                if Some(signed) == status["entries"].as_u64() {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no checkpoint covered the folded entries within 10 s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// SIGKILL: no chance to finish anything.

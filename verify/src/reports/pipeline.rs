@@ -103,11 +103,10 @@ fn customer_foreign(customer: &str, item: &Item) -> Option<String> {
 
 /// Every item of a customer, or [`ReadError::UnknownCustomer`].
 fn all_of<V: ReadView + ?Sized>(view: &V, customer: &str) -> Result<Vec<Item>, ReadError> {
-    let items = view.customer_items(customer, i64::MIN, i64::MAX)?;
-    if items.is_empty() {
+    if !view.has_customer(customer)? {
         return Err(ReadError::UnknownCustomer(customer.into()));
     }
-    Ok(items)
+    view.customer_items(customer, i64::MIN, i64::MAX)
 }
 
 /// Parameters of the per-customer reports (disclosure, residency).
