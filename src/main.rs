@@ -508,8 +508,10 @@ fn serve(
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let mut state = custody_query::AppState::new(ledger);
-        let checkpointer =
-            custody_query::checkpoints::Checkpointer::start(state.ledger.clone(), checkpoint_interval);
+        let checkpointer = custody_query::checkpoints::Checkpointer::start(
+            state.ledger.clone(),
+            checkpoint_interval,
+        );
         let stop = Arc::new(AtomicBool::new(false));
         let mut consumer = None;
         // The server stops when the consumer stops (an error it cannot retry).

@@ -257,7 +257,9 @@ fn every_read_is_recorded_and_formats_carry_the_same_figures() {
     );
 
     // The customer sees the reads of its data in its access history,
-    // including the officer's, and pages through it with the cursor.
+    // including the officer's, and pages through it with the cursor (once
+    // a scheduled checkpoint covers them: reports read at checkpoints).
+    server.settle();
     let history = format!("/v1/customers/{CUSTOMER}/access-history");
     let (code, _, body) = get(
         server.addr,

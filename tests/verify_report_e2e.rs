@@ -204,7 +204,7 @@ fn reports_from_the_service_verify_and_every_alteration_is_named() {
     let other_data = demo(&other_dir);
     let other = cli_report(&other_data, &["disclosure", "--customer", CUSTOMER]);
     let f = write_json(&dir.path().join("bad-key.json"), &other);
-    assert_rejected(&f, &key, &[], "was signed by key");
+    assert_rejected(&f, &key, &[], "but the key you pinned is");
     // ... and with our key's name written over its own.
     let mut forged = other.clone();
     forged["checkpoint"]["key"] = Value::from(key.clone());

@@ -48,7 +48,9 @@ impl Checkpointer {
                 .ok()
         };
         if handle.is_none() {
-            tracing::error!("could not start the checkpoint thread; checkpoints are signed only on shutdown");
+            tracing::error!(
+                "could not start the checkpoint thread; checkpoints are signed only on shutdown"
+            );
         }
         Checkpointer {
             stop,
@@ -89,7 +91,10 @@ mod tests {
         let ledger = Arc::new(Mutex::new(Ledger::open(dir.path()).expect("open")));
         let reader = ledger.lock().expect("lock").store().clone();
         let cp = Checkpointer::start(ledger.clone(), Duration::from_millis(20));
-        let first = reader.latest_checkpoint().expect("read").expect("signed at start");
+        let first = reader
+            .latest_checkpoint()
+            .expect("read")
+            .expect("signed at start");
         // Nothing moved: no new checkpoint however long we wait.
         std::thread::sleep(Duration::from_millis(120));
         assert_eq!(
@@ -105,10 +110,8 @@ mod tests {
                     "dataAccessed":{"purpose":"PURPOSE_PROVIDING_SUPPORT","categories":["DATA_CATEGORY_CUSTOMER"]}}"#,
             )
             .expect("event");
-            let records = l.embedded_records(vec![(
-                "c1".into(),
-                prost::Message::encode_to_vec(&event),
-            )]);
+            let records =
+                l.embedded_records(vec![("c1".into(), prost::Message::encode_to_vec(&event))]);
             l.fold(&records).expect("fold");
         }
         let deadline = std::time::Instant::now() + Duration::from_secs(5);

@@ -65,7 +65,9 @@ pub fn escape_html(s: &str) -> String {
 /// with `'` so a spreadsheet does not evaluate emitter-supplied text as a
 /// formula.
 pub fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) {
+    // OWASP's list: spreadsheets treat a leading tab or carriage return as
+    // whitespace before a formula too.
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {
         s.to_string()
@@ -179,8 +181,9 @@ pub fn html<T: Document, P>(doc: &Signed<T, P>) -> String {
         out.push_str("</tbody></table>");
     }
     out.push_str("<h2>Verifying this report</h2><p>Every row names its ledger position (shard/seq and entry hash). \
-        The checkpoint below is signed with the ledger's Ed25519 key; check it with <code>custody verify</code> \
-        or against <code>/v1/public-key</code>.</p><table><caption>Checkpoint heads</caption>\
+        The checkpoint below is signed with the ledger's Ed25519 key (<code>/v1/public-key</code>). \
+        To check this report without trusting us, download it as JSON with proofs (<code>?proofs=true</code>) \
+        and run <code>custody-verify REPORT.json --public-key KEY</code> (VERIFYING.md).</p><table><caption>Checkpoint heads</caption>\
         <thead><tr><th>shard</th><th>size</th><th>Merkle root</th></tr></thead><tbody>");
     for h in &doc.checkpoint.shards {
         out.push_str(&format!(
@@ -699,5 +702,10 @@ mod tests {
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+        // A leading tab or carriage return is neutralised like `=`.
+        assert_eq!(csv_field("\t=1+2"), "'\t=1+2");
+        assert_eq!(csv_field("\r=1+2"), "\"'\r=1+2\"");
+        assert_eq!(csv_field("+1"), "'+1");
+        assert_eq!(csv_field("@SUM(A1)"), "'@SUM(A1)");
     }
 }

@@ -182,16 +182,27 @@ pub fn verify(
             return v;
         }
     };
+    // The subject names the key the checkpoint claims; a failure names
+    // both it and the pinned one.
     let mut c = Check::new(
         format!(
             "checkpoint {} signed by {}",
             checkpoint.number,
-            short(&key_hex)
+            short(&checkpoint.key)
         ),
-        "ok",
+        format!("ok (the pinned key {})", short(&key_hex)),
     );
     if let Err(e) = checkpoint.verify(key) {
-        c.fail(e.to_string());
+        c.fail(match e {
+            crate::checkpoint::CheckpointError::WrongKey {
+                signed_by,
+                expected,
+            } => format!(
+                "signed by key {signed_by}, but the key you pinned is {expected}: \
+                 this report comes from another ledger, or the ledger's key changed"
+            ),
+            other => format!("{other} (pinned key {key_hex})"),
+        });
     }
     v.checks.push(c);
 
@@ -935,7 +946,20 @@ mod tests {
     fn another_key_is_rejected() {
         let l = ledger();
         let f = check(&report(&l, &key(2))).failures();
-        assert!(f.iter().any(|x| x.contains("was signed by key")), "{f:?}");
+        let signer = hex::encode(key(2).verifying_key().as_bytes());
+        let pinned = hex::encode(key(1).verifying_key().as_bytes());
+        assert!(
+            f.iter().any(|x| x.contains(&format!(
+                "signed by key {signer}, but the key you pinned is {pinned}"
+            ))),
+            "{f:?}"
+        );
+        assert!(
+            check(&report(&l, &key(2)))
+                .render()
+                .contains(&format!("signed by {}", short(&signer))),
+            "the subject names the actual signer"
+        );
         // Claiming the right key without its signature.
         let mut forged = report(&l, &key(2));
         forged["checkpoint"]["key"] = Value::from(hex::encode(key(1).verifying_key().as_bytes()));
