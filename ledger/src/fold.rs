@@ -194,6 +194,14 @@ impl Ledger {
         Self::open_with(dir, FoldOptions::default())
     }
 
+    /// Opens the writer of an existing ledger; a directory that holds none
+    /// is refused instead of starting a new ledger with a new key (for
+    /// commands that add to a ledger: reports, checkpoints, revocations).
+    pub fn open_existing(dir: &Path) -> Result<Self> {
+        crate::store::check_ledger_dir(dir)?;
+        Self::open(dir)
+    }
+
     pub fn open_with(dir: &Path, options: FoldOptions) -> Result<Self> {
         let store = Store::open(dir)?;
         let mut shards = BTreeMap::new();
@@ -606,6 +614,17 @@ impl Ledger {
         Ok(cp)
     }
 
+    /// Stores a bearer token's grant under the token's SHA-256 (`tokens`
+    /// column family). Tokens are not entries and are not rebuilt, but they
+    /// are written here, by the one writer, so the flush rule holds for them
+    /// too: the write is logged, so unlogged batches are flushed first.
+    pub fn put_token(&mut self, token_hash: &[u8; 32], grant: &[u8]) -> Result<()> {
+        self.flush_unlogged()?;
+        self.store
+            .db
+            .put_cf(self.store.cf(CF_TOKENS)?, token_hash, grant)?;
+        Ok(())
+    }
 }
 
 impl Drop for Ledger {
