@@ -499,18 +499,19 @@ impl Ledger {
                 state: ShardState::default(),
             });
             let seq = cursor.size;
-            let verdicts = if self.options.policy {
+            let (verdicts, changes_state) = if self.options.policy {
                 let v = custody_policy::check(&cursor.state, &event, seq);
                 // `apply` changes state only when `changes_state` says so
                 // (the contract that also decides what is persisted), so
                 // the other events need nothing saved.
-                if custody_policy::changes_state(&event, &v) {
+                let changes = custody_policy::changes_state(&event, &v);
+                if changes {
                     undo.save_state(shard, &cursor.state, &event);
                 }
                 custody_policy::apply(&mut cursor.state, &event, seq, &v);
-                v
+                (v, changes)
             } else {
-                Vec::new()
+                (Vec::new(), false)
             };
 
             let (stored, hash) = EntryParts {
@@ -554,7 +555,7 @@ impl Ledger {
                 index_finding(&mut batch, cf_findings, v, &event.customer_id, shard, seq);
             }
             // Only events that can change policy state pay for writing it.
-            if self.options.policy && custody_policy::changes_state(&event, &verdicts) {
+            if changes_state {
                 write_state(&mut batch, cf_state, shard, &cursor.state, &event)?;
             }
             #[cfg(test)]
