@@ -98,8 +98,7 @@ fn fold_all(
 /// The baseline: the same event bytes, one put each, same batch size, same
 /// RocksDB options and column family, no hashing, no indexes, no policy.
 fn raw_puts(dir: &Path, records: &[Record], batch: usize) -> Result<Duration> {
-    let store = Store::open(dir)?;
-    let db = store.raw_db();
+    let db = custody_ledger::store::open_baseline_db(&dir.join("db"))?;
     let cf = db
         .cf_handle(keys::CF_ENTRIES)
         .context("entries column family")?;
@@ -129,8 +128,7 @@ fn all_key_values(store: &Store) -> Result<KeyValues> {
         keys::CF_STATE,
         keys::CF_META,
     ] {
-        let cf = store.cf(cf_name)?;
-        for kv in store.raw_db().iterator_cf(cf, rocksdb::IteratorMode::Start) {
+        for kv in store.scan(cf_name)? {
             let (k, v) = kv?;
             out.push((cf_name, k, v));
         }
@@ -139,13 +137,15 @@ fn all_key_values(store: &Store) -> Result<KeyValues> {
 }
 
 fn raw_key_values(dir: &Path, kvs: &KeyValues, per_batch: usize) -> Result<Duration> {
-    let store = Store::open(dir)?;
-    let db = store.raw_db();
+    let db = custody_ledger::store::open_baseline_db(&dir.join("db"))?;
     let started = Instant::now();
     for chunk in kvs.chunks(per_batch.max(1)) {
         let mut wb = rocksdb::WriteBatch::default();
         for (cf, k, v) in chunk {
-            wb.put_cf(store.cf(cf)?, k, v);
+            let cf = db
+                .cf_handle(cf)
+                .with_context(|| format!("{cf} column family"))?;
+            wb.put_cf(cf, k, v);
         }
         db.write(wb)?;
     }
@@ -268,17 +268,10 @@ pub fn run(args: BenchArgs) -> Result<()> {
             .push(raw_key_values(&d2, &kvs, per_batch)?.as_secs_f64());
         drop(kvs);
         std::fs::remove_dir_all(&d2)?;
-        let stored: Vec<Vec<u8>> = {
-            let cf = store
-                .raw_db()
-                .cf_handle(keys::CF_ENTRIES)
-                .context("entries cf")?;
-            store
-                .raw_db()
-                .iterator_cf(cf, rocksdb::IteratorMode::Start)
-                .map(|kv| kv.map(|(_, v)| v.to_vec()))
-                .collect::<Result<_, _>>()?
-        };
+        let stored: Vec<Vec<u8>> = store
+            .scan(keys::CF_ENTRIES)?
+            .map(|kv| kv.map(|(_, v)| v.to_vec()))
+            .collect::<Result<_, _>>()?;
         let started = Instant::now();
         let mut acc = 0u8;
         for v in &stored {

@@ -313,9 +313,9 @@ fn http_load(q: &QueryBench, dir: &Path) -> Result<()> {
         bail!("`wrk` is not installed: run `cargo xtask bench` (installs Debian's wrk) or pass --no-http");
     }
     let token = {
-        let ledger = Ledger::open(dir)?;
+        let mut ledger = Ledger::open(dir)?;
         auth::create_token(
-            ledger.store(),
+            &mut ledger,
             &Grant {
                 role: auth::Role::Officer,
                 customer: None,

@@ -11,7 +11,7 @@ use custody_ingest::demo::{self, DemoParams};
 use custody_ingest::import::{format_for, import_file, ImportSummary};
 use custody_ingest::kafka::ConsumerConfig;
 use custody_ingest::Format;
-use custody_ledger::{verify_store, Ledger, Store};
+use custody_ledger::{verify_store, Ledger, Store, StoreError};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -187,7 +187,7 @@ impl KafkaArgs {
 
 #[derive(Subcommand)]
 enum KeyCommand {
-    /// Print the ledger's Ed25519 public key (hex), creating the key on first use.
+    /// Print the ledger's Ed25519 public key (hex).
     Export {
         #[command(flatten)]
         data: DataArg,
@@ -221,9 +221,38 @@ fn main() {
         return;
     }
     if let Err(e) = run(cli) {
-        eprintln!("error: {e:#}");
+        eprintln!("{}", error_line(&e));
         std::process::exit(1);
     }
+}
+
+/// The one line printed for a failed command. A data directory held by a
+/// server is answered with exactly the store's sentence; a directory that
+/// is no ledger with the store's error alone (it names the path). Otherwise
+/// the chain of causes, each once: a `thiserror` message that embeds its
+/// source (`"RocksDB: {0}"`) would otherwise print the source twice.
+fn error_line(e: &anyhow::Error) -> String {
+    for cause in e.chain() {
+        match cause.downcast_ref::<StoreError>() {
+            Some(locked @ StoreError::Locked { .. }) => return locked.to_string(),
+            Some(missing @ StoreError::NotALedger { .. }) => return format!("error: {missing}"),
+            _ => {}
+        }
+    }
+    let mut line = String::from("error: ");
+    let mut said = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if said.contains(&text) {
+            continue;
+        }
+        if !said.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+        said.push_str(&text);
+    }
+    line
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -351,7 +380,7 @@ fn run(cli: Cli) -> Result<()> {
                 return Ok(());
             }
             print_urls(&data.data, listen);
-            demo_tokens(ledger.store(), listen)?;
+            demo_tokens(&mut ledger, listen)?;
             serve(
                 ledger,
                 listen,
@@ -362,13 +391,13 @@ fn run(cli: Cli) -> Result<()> {
         Command::Key {
             command: KeyCommand::Export { data },
         } => {
-            let key = custody_ledger::store::signing_key_of(&data.data)
-                .with_context(|| format!("reading the key of {}", data.data.display()))?;
-            println!("{}", hex::encode(key.verifying_key().as_bytes()));
+            let store = open_reader(&data.data)?;
+            println!("{}", hex::encode(store.public_key().as_bytes()));
             Ok(())
         }
         Command::Checkpoint { data } => {
-            let mut ledger = open_ledger(&data.data)?;
+            let mut ledger = Ledger::open_existing(&data.data)
+                .with_context(|| format!("opening data directory {}", data.data.display()))?;
             let cp = ledger.checkpoint(custody_query::now_ms())?;
             println!("{}", serde_json::to_string_pretty(&cp)?);
             Ok(())
@@ -376,7 +405,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Quarantine {
             command: QuarantineCommand::List { data, limit },
         } => {
-            let store = Store::open(&data.data)?;
+            let store = open_reader(&data.data)?;
             for q in store.quarantine(limit)? {
                 println!("{}", serde_json::to_string(&q)?);
             }
@@ -387,7 +416,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Token { command } => report_cmd::run_token(command),
         Command::VerifyReport(args) => custody_verify::cli::run(args),
         Command::Rebuild { data } => {
-            let store = Store::open(&data.data)?;
+            // Only reads the ledger; the replay goes to a scratch store.
+            let store = open_reader(&data.data)?;
             let scratch = data.data.join("rebuild-scratch");
             let started = Instant::now();
             let report = custody_ledger::rebuild_and_compare(&store, &scratch)?;
@@ -426,7 +456,7 @@ fn run(cli: Cli) -> Result<()> {
                 Some("recorded") => Some(b'r'),
                 Some(other) => bail!("unknown --state `{other}` (open, closed or recorded)"),
             };
-            let store = Store::open(&data.data)?;
+            let store = open_reader(&data.data)?;
             for f in store.findings(state, rule.as_deref(), customer.as_deref())? {
                 println!(
                     "{}",
@@ -452,29 +482,29 @@ fn print_urls(data: &Path, listen: SocketAddr) {
 
 /// On a demo ledger without tokens, creates an officer, a customer and an
 /// emitter token and prints how to use them (reports always need a token).
-fn demo_tokens(store: &Store, listen: SocketAddr) -> Result<()> {
+fn demo_tokens(ledger: &mut Ledger, listen: SocketAddr) -> Result<()> {
     use custody_query::auth::{any_tokens, create_token, Grant, Role};
-    if any_tokens(store)? {
+    if any_tokens(ledger.store())? {
         println!("  tokens exist already; create more with `custody token create`");
         return Ok(());
     }
     let customer = "cust-00001";
     let officer = create_token(
-        store,
+        ledger,
         &Grant {
             role: Role::Officer,
             customer: None,
         },
     )?;
     let own = create_token(
-        store,
+        ledger,
         &Grant {
             role: Role::Customer,
             customer: Some(customer.into()),
         },
     )?;
     let emitter = create_token(
-        store,
+        ledger,
         &Grant {
             role: Role::Emitter,
             customer: None,
@@ -495,8 +525,16 @@ fn demo_tokens(store: &Store, listen: SocketAddr) -> Result<()> {
     Ok(())
 }
 
+/// The writer, creating the directory and key if needed: for the commands
+/// that may start a ledger (`serve`, `import`, `demo`).
 fn open_ledger(dir: &Path) -> Result<Ledger> {
     Ledger::open(dir).with_context(|| format!("opening data directory {}", dir.display()))
+}
+
+/// A read-only view of an existing ledger, which works while a server holds
+/// the directory (see [`Store::open_read_only`]).
+pub(crate) fn open_reader(dir: &Path) -> Result<Store> {
+    Store::open_read_only(dir).with_context(|| format!("opening data directory {}", dir.display()))
 }
 
 fn serve(
@@ -599,10 +637,7 @@ fn import_with_progress(ledger: &mut Ledger, file: &Path, format: Format) -> Res
 }
 
 fn verify(dir: &Path, public_key: Option<&str>) -> Result<()> {
-    if !dir.join("db").exists() {
-        bail!("{} holds no ledger (no db directory)", dir.display());
-    }
-    let store = Store::open(dir).with_context(|| format!("opening {}", dir.display()))?;
+    let store = open_reader(dir)?;
     let key = public_key
         .map(custody_ledger::checkpoint::parse_public_key)
         .transpose()?;

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use custody_ledger::{Ledger, Store};
+use custody_ledger::Ledger;
 use custody_query::api::{parse_rfc3339, OutFormat};
 use custody_query::auth::{self, Grant, Role};
 use custody_query::proofs::ProofParams;
@@ -102,9 +102,6 @@ pub enum TokenCommand {
 }
 
 pub fn run_token(command: TokenCommand) -> Result<()> {
-    let open = |data: &PathBuf| {
-        Store::open(data).with_context(|| format!("opening data directory {}", data.display()))
-    };
     match command {
         TokenCommand::Create {
             data,
@@ -112,16 +109,20 @@ pub fn run_token(command: TokenCommand) -> Result<()> {
             customer,
         } => {
             let role: Role = role.parse()?;
-            let token = auth::create_token(&open(&data)?, &Grant { role, customer })?;
+            // The first token may be made before anything was folded, so
+            // this one may start a new ledger.
+            let mut ledger = Ledger::open(&data)
+                .with_context(|| format!("opening data directory {}", data.display()))?;
+            let token = auth::create_token(&mut ledger, &Grant { role, customer })?;
             println!("{token}");
         }
         TokenCommand::List { data } => {
-            for t in auth::list_tokens(&open(&data)?)? {
+            for t in auth::list_tokens(&crate::open_reader(&data)?)? {
                 println!("{}", serde_json::to_string(&t)?);
             }
         }
         TokenCommand::Revoke { data, id } => {
-            let id = auth::revoke_token(&open(&data)?, &id)?;
+            let id = auth::revoke_token(&mut open(&data)?, &id)?;
             eprintln!("revoked {id}");
         }
     }
@@ -155,8 +156,11 @@ fn customer(a: &ReportArgs) -> Result<String> {
         .ok_or_else(|| anyhow::anyhow!("--customer is required for this report"))
 }
 
+/// The writer of an existing ledger: a report is recorded as a read (a
+/// write), and a mistyped `--data` must not start a new ledger.
 fn open(data: &Path) -> Result<Ledger> {
-    Ledger::open(data).with_context(|| format!("opening data directory {}", data.display()))
+    Ledger::open_existing(data)
+        .with_context(|| format!("opening data directory {}", data.display()))
 }
 
 /// Produces report `R` at a fresh checkpoint, prints it, then records the

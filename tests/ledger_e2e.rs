@@ -64,7 +64,16 @@ fn demo_ledger_verifies() {
 fn verify_rejects_checkpoints_signed_by_another_key() {
     let dir = tempfile::tempdir().unwrap();
     let data = demo_ledger(dir.path());
+    // Another ledger, another key (`key export` no longer creates one).
     let other = dir.path().join("other");
+    run_ok(&[
+        "demo",
+        "--data",
+        path_str(&other),
+        "--customers",
+        "1",
+        "--no-serve",
+    ]);
     let other_key = run_ok(&["key", "export", "--data", path_str(&other)]);
     let out = run(&[
         "verify",

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
-use custody_policy::{Effect, ShardState, Verdict};
+use custody_policy::{CustomerState, Effect, ShardState, SubcontractorState, Verdict};
 use custody_proto::{timestamp_ms, Event};
 use prost::Message;
 use rocksdb::WriteBatch;
@@ -112,17 +112,94 @@ pub struct Ledger {
     offsets: HashMap<(String, u32), u64>,
     embedded_shards: u32,
     options: FoldOptions,
-    /// Set when a batch failed to write: memory is then ahead of storage and
-    /// the ledger must be reopened.
-    poisoned: bool,
     /// Batches written without the WAL (replayable sources) that RocksDB has
     /// not flushed yet; see [`Ledger::fold_replayable`].
     unflushed_without_wal: bool,
+    /// Makes a batch fail on purpose, to test that a failed batch leaves
+    /// memory as it was.
+    #[cfg(test)]
+    fault: Option<Fault>,
+}
+
+/// A shard cursor's position: size, last hash, Merkle frontier.
+type SavedCursor = (u64, Hash, Frontier);
+
+/// Where a test makes the next batch fail.
+#[cfg(test)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    /// Once the n-th entry of the batch (0-based) is folded in memory, before
+    /// the batch is written.
+    AfterFolded(u64),
+    /// In place of the RocksDB write.
+    Write,
+}
+
+/// What a batch changed in memory, kept until the batch is written so that
+/// a failure anywhere (a read, sealing an entry, the write itself) puts it
+/// back: memory must never run ahead of RocksDB, or the next batch would
+/// chain onto entries that were never stored. Each item is saved the first
+/// time the batch touches it, so the cost is per touched shard and per
+/// state-changing event, not a copy of the shard states per batch.
+#[derive(Default)]
+struct Undo {
+    /// Cursor of each shard before the batch; `None` when the batch created it.
+    shards: Vec<(u32, Option<SavedCursor>)>,
+    /// Policy state entries before the batch; `None` when there was none.
+    customers: Vec<(u32, String, Option<CustomerState>)>,
+    subcontractors: Vec<(u32, String, Option<SubcontractorState>)>,
+    saved_customers: HashSet<(u32, String)>,
+    saved_subcontractors: HashSet<(u32, String)>,
+}
+
+impl Undo {
+    fn save_shard(&mut self, shard: u32, cursor: Option<&ShardCursor>) {
+        self.shards.push((
+            shard,
+            cursor.map(|c| (c.size, c.last_hash, c.frontier.clone())),
+        ));
+    }
+
+    /// Saves what `custody_policy::apply` may change for this event: the
+    /// event's customer and, for a registration, the subcontractor.
+    fn save_state(&mut self, shard: u32, state: &ShardState, event: &Event) {
+        if !event.customer_id.is_empty()
+            && self
+                .saved_customers
+                .insert((shard, event.customer_id.clone()))
+        {
+            self.customers.push((
+                shard,
+                event.customer_id.clone(),
+                state.customers.get(&event.customer_id).cloned(),
+            ));
+        }
+        if let Some(custody_proto::Kind::SubcontractorRegistered(s)) = &event.kind {
+            if self
+                .saved_subcontractors
+                .insert((shard, s.subcontractor_id.clone()))
+            {
+                self.subcontractors.push((
+                    shard,
+                    s.subcontractor_id.clone(),
+                    state.subcontractors.get(&s.subcontractor_id).cloned(),
+                ));
+            }
+        }
+    }
 }
 
 impl Ledger {
     pub fn open(dir: &Path) -> Result<Self> {
         Self::open_with(dir, FoldOptions::default())
+    }
+
+    /// Opens the writer of an existing ledger; a directory that holds none
+    /// is refused instead of starting a new ledger with a new key (for
+    /// commands that add to a ledger: reports, checkpoints, revocations).
+    pub fn open_existing(dir: &Path) -> Result<Self> {
+        crate::store::check_ledger_dir(dir)?;
+        Self::open(dir)
     }
 
     pub fn open_with(dir: &Path, options: FoldOptions) -> Result<Self> {
@@ -152,6 +229,8 @@ impl Ledger {
                     reason: "not a u32".into(),
                 })?,
             None => {
+                // A logged write by the writer; nothing can be unflushed yet
+                // (no batch was folded by this ledger), so the flush rule holds.
                 store.db.put_cf(
                     store.cf(CF_META)?,
                     META_EMBEDDED_SHARDS,
@@ -166,8 +245,9 @@ impl Ledger {
             offsets,
             embedded_shards,
             options,
-            poisoned: false,
             unflushed_without_wal: false,
+            #[cfg(test)]
+            fault: None,
         })
     }
 
@@ -276,12 +356,60 @@ impl Ledger {
         Ok(())
     }
 
+    /// Folds one batch; on any error, memory is put back as it was before
+    /// the batch (cursors, frontiers, policy state), so the ledger stays
+    /// usable and the next batch chains onto what is stored.
     fn fold_batch(&mut self, records: &[Record], wal: bool) -> Result<FoldSummary> {
-        if self.poisoned {
-            return Err(StoreError::Invalid(
-                "an earlier batch failed to write; reopen the ledger".into(),
-            ));
+        let mut undo = Undo::default();
+        let result = self.fold_batch_or_leave_undo(records, wal, &mut undo);
+        if result.is_err() {
+            self.roll_back(undo);
         }
+        result
+    }
+
+    /// Puts back what a failed batch changed in memory.
+    fn roll_back(&mut self, undo: Undo) {
+        for (shard, id, saved) in undo.customers {
+            if let Some(c) = self.shards.get_mut(&shard) {
+                match saved {
+                    Some(state) => c.state.customers.insert(id, state),
+                    None => c.state.customers.remove(&id),
+                };
+            }
+        }
+        for (shard, id, saved) in undo.subcontractors {
+            if let Some(c) = self.shards.get_mut(&shard) {
+                match saved {
+                    Some(state) => c.state.subcontractors.insert(id, state),
+                    None => c.state.subcontractors.remove(&id),
+                };
+            }
+        }
+        for (shard, saved) in undo.shards {
+            match saved {
+                None => {
+                    self.shards.remove(&shard);
+                }
+                Some((size, last_hash, frontier)) => {
+                    if let Some(c) = self.shards.get_mut(&shard) {
+                        c.size = size;
+                        c.last_hash = last_hash;
+                        c.frontier = frontier;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The fold of one batch. Everything it changes in memory before the
+    /// write has succeeded is first saved in `undo`.
+    fn fold_batch_or_leave_undo(
+        &mut self,
+        records: &[Record],
+        wal: bool,
+        undo: &mut Undo,
+    ) -> Result<FoldSummary> {
         let mut batch = WriteBatch::default();
         let mut summary = FoldSummary::default();
         let mut touched_shards: HashSet<u32> = HashSet::new();
@@ -361,6 +489,9 @@ impl Ledger {
                 continue;
             }
 
+            if touched_shards.insert(shard) {
+                undo.save_shard(shard, self.shards.get(&shard));
+            }
             let cursor = self.shards.entry(shard).or_insert_with(|| ShardCursor {
                 size: 0,
                 last_hash: [0; 32],
@@ -368,12 +499,19 @@ impl Ledger {
                 state: ShardState::default(),
             });
             let seq = cursor.size;
-            let verdicts = if self.options.policy {
+            let (verdicts, changes_state) = if self.options.policy {
                 let v = custody_policy::check(&cursor.state, &event, seq);
+                // `apply` changes state only when `changes_state` says so
+                // (the contract that also decides what is persisted), so
+                // the other events need nothing saved.
+                let changes = custody_policy::changes_state(&event, &v);
+                if changes {
+                    undo.save_state(shard, &cursor.state, &event);
+                }
                 custody_policy::apply(&mut cursor.state, &event, seq, &v);
-                v
+                (v, changes)
             } else {
-                Vec::new()
+                (Vec::new(), false)
             };
 
             let (stored, hash) = EntryParts {
@@ -417,11 +555,14 @@ impl Ledger {
                 index_finding(&mut batch, cf_findings, v, &event.customer_id, shard, seq);
             }
             // Only events that can change policy state pay for writing it.
-            if self.options.policy && custody_policy::changes_state(&event, &verdicts) {
+            if changes_state {
                 write_state(&mut batch, cf_state, shard, &cursor.state, &event)?;
             }
+            #[cfg(test)]
+            if self.fault == Some(Fault::AfterFolded(summary.folded)) {
+                return Err(StoreError::Invalid("injected failure mid-batch".into()));
+            }
             batch_ids.insert(id_key, seq);
-            touched_shards.insert(shard);
             summary.folded += 1;
             summary.outcomes.push(Outcome::Folded { shard, seq });
         }
@@ -440,10 +581,13 @@ impl Ledger {
         }
         let mut options = rocksdb::WriteOptions::default();
         options.disable_wal(!wal);
-        if let Err(e) = self.store.db.write_opt(batch, &options) {
-            self.poisoned = true;
-            return Err(e.into());
+        #[cfg(test)]
+        if self.fault == Some(Fault::Write) {
+            return Err(StoreError::Invalid("injected write failure".into()));
         }
+        self.store.db.write_opt(batch, &options)?;
+        // Written: from here on nothing may fail, or memory and storage
+        // would disagree the other way round.
         self.offsets
             .extend(touched_offsets.into_iter().map(|(t, p, n)| ((t, p), n)));
         Ok(summary)
@@ -469,6 +613,18 @@ impl Ledger {
             .db
             .put_cf(self.store.cf(CF_CHECKPOINTS)?, number.to_be_bytes(), value)?;
         Ok(cp)
+    }
+
+    /// Stores a bearer token's grant under the token's SHA-256 (`tokens`
+    /// column family). Tokens are not entries and are not rebuilt, but they
+    /// are written here, by the one writer, so the flush rule holds for them
+    /// too: the write is logged, so unlogged batches are flushed first.
+    pub fn put_token(&mut self, token_hash: &[u8; 32], grant: &[u8]) -> Result<()> {
+        self.flush_unlogged()?;
+        self.store
+            .db
+            .put_cf(self.store.cf(CF_TOKENS)?, token_hash, grant)?;
+        Ok(())
     }
 }
 
@@ -688,6 +844,122 @@ mod tests {
         let l = Ledger::open(dir.path()).expect("reopen");
         assert_eq!(l.heads(), heads);
         assert_eq!(l.next_offset("t", 0), 4);
+    }
+
+    fn json_event(json: &str) -> Vec<u8> {
+        event_from_json(json).expect("json").encode_to_vec()
+    }
+
+    fn profile(id: &str, customer: &str, eea: bool) -> Vec<u8> {
+        json_event(&format!(
+            r#"{{"eventId":"{id}","customerId":"{customer}","occurredAt":"2026-01-01T00:00:00Z",
+               "customerProfileSet":{{"eeaStorageOnly":{eea},"homeCountry":"DE"}}}}"#
+        ))
+    }
+
+    fn le_request(id: &str, customer: &str, request: &str) -> Vec<u8> {
+        json_event(&format!(
+            r#"{{"eventId":"{id}","customerId":"{customer}","occurredAt":"2026-01-02T00:00:00Z",
+               "actor":{{"id":"legal-1","role":"ROLE_LEGAL"}},
+               "lawEnforcementRequestReceived":{{"requestId":"{request}","jurisdiction":"US",
+                 "instrument":"LEGAL_INSTRUMENT_SUBPOENA","legallyBinding":true,
+                 "scopeRequested":["DATA_CATEGORY_CONTACT"]}}}}"#
+        ))
+    }
+
+    fn registration(id: &str, sub: &str, country: &str) -> Vec<u8> {
+        json_event(&format!(
+            r#"{{"eventId":"{id}","occurredAt":"2026-01-01T00:00:00Z",
+               "subcontractorRegistered":{{"subcontractorId":"{sub}","name":"Sub","country":"{country}",
+                 "attestationValidFrom":"2026-01-01T00:00:00Z","attestationValidTo":"2027-01-01T00:00:00Z"}}}}"#
+        ))
+    }
+
+    /// The policy state of every shard, as the fold holds it.
+    fn states(l: &Ledger) -> Vec<(u32, ShardState)> {
+        l.shards
+            .iter()
+            .map(|(shard, c)| (*shard, c.state.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn a_failed_batch_changes_nothing_and_the_next_one_chains_on() {
+        // Shards 0 and 1 exist before the failure; shard 2 would be created
+        // by the failing batch.
+        let first = vec![
+            rec(0, 0, profile("p1", "c1", false)),
+            rec(0, 1, event("a1", "c1")),
+            rec(0, 2, registration("s1", "sub-1", "PL")),
+            rec(1, 0, le_request("l1", "c2", "le-1")),
+        ];
+        // Touches every kind of in-memory state: an existing customer's
+        // profile, a new customer, a new request, a registration that
+        // replaces one and one that is new, a new shard; the failure comes
+        // after four entries are folded in memory.
+        let failing = vec![
+            rec(0, 3, profile("p2", "c1", true)),
+            rec(0, 4, le_request("l2", "c3", "le-2")),
+            rec(0, 5, registration("s2", "sub-1", "US")),
+            rec(2, 0, registration("s3", "sub-2", "FR")),
+            rec(1, 1, le_request("l3", "c2", "le-3")),
+            rec(1, 2, event("a2", "c2")),
+        ];
+        // What the source delivers again after the failure: different
+        // events at the same offsets (as after a re-read from the stored
+        // offsets of a topic that has moved on), so any leftover of the
+        // failed batch would show in the heads.
+        let next = vec![
+            rec(0, 3, event("a3", "c1")),
+            rec(1, 1, le_request("l4", "c2", "le-4")),
+            rec(2, 0, event("a4", "c9")),
+        ];
+
+        let reference_dir = tempfile::tempdir().expect("tmp");
+        let mut reference = Ledger::open(reference_dir.path()).expect("open");
+        reference.fold(&first).expect("fold");
+        reference.fold(&next).expect("fold");
+
+        for (fault, replayable) in [
+            (Fault::AfterFolded(3), false),
+            (Fault::AfterFolded(0), true),
+            (Fault::Write, false),
+            (Fault::Write, true),
+        ] {
+            let dir = tempfile::tempdir().expect("tmp");
+            let mut l = Ledger::open(dir.path()).expect("open");
+            l.fold(&first).expect("fold");
+            let (heads, state) = (l.heads(), states(&l));
+
+            l.fault = Some(fault);
+            let failed = if replayable {
+                l.fold_replayable(&failing)
+            } else {
+                l.fold(&failing)
+            };
+            assert!(failed.is_err(), "{fault:?}: the batch must fail");
+            l.fault = None;
+            assert_eq!(l.heads(), heads, "{fault:?}: heads moved");
+            assert_eq!(states(&l), state, "{fault:?}: policy state moved");
+            assert_eq!(l.next_offset("t", 0), 3, "{fault:?}");
+            assert_eq!(l.next_offset("t", 2), 0, "{fault:?}");
+
+            l.fold(&next).expect("the ledger stays usable");
+            assert_eq!(l.heads(), reference.heads(), "{fault:?}");
+            assert_eq!(states(&l), states(&reference), "{fault:?}");
+            let report = crate::verify_store(l.store(), None, |_| {}).expect("verify");
+            assert!(report.ok(), "{fault:?}: {:?}", report.problems);
+
+            drop(l);
+            let l = Ledger::open(dir.path()).expect("reopen");
+            assert_eq!(l.heads(), reference.heads(), "{fault:?}: after reopen");
+            assert_eq!(
+                states(&l),
+                states(&reference),
+                "{fault:?}: persisted policy state"
+            );
+            assert_eq!(l.next_offset("t", 0), 4, "{fault:?}");
+        }
     }
 
     #[test]

@@ -1,6 +1,15 @@
 //! The RocksDB store: opening a data directory, the signing key, and read
 //! access to entries, Merkle nodes, indexes, checkpoints and the quarantine.
-//! Writing happens only in [`crate::fold`].
+//! Writing happens only in [`crate::fold`] (the [`crate::Ledger`]): the
+//! RocksDB handle never leaves this crate.
+//!
+//! Three ways to open a data directory:
+//! - [`Store::open`]: the writer's, creating the directory and key if needed
+//!   (`serve`, `import`, `demo`).
+//! - [`Store::open_existing`]: the writer's, refusing a directory that holds
+//!   no ledger (commands that write into an existing ledger).
+//! - [`Store::open_read_only`]: a RocksDB secondary instance, which takes no
+//!   lock and so works while a server holds the directory.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -38,6 +47,12 @@ pub enum StoreError {
     },
     #[error("Merkle proof: {0}")]
     Proof(#[from] ProofError),
+    /// Another process (a running server, usually) holds the RocksDB lock.
+    #[error("a server holds {}; stop it or use the HTTP API", path.display())]
+    Locked { path: PathBuf },
+    /// The directory holds no ledger; nothing was created.
+    #[error("{} is not a Custody data directory ({missing} is missing)", path.display())]
+    NotALedger { path: PathBuf, missing: String },
     #[error("{0}")]
     Invalid(String),
 }
@@ -57,6 +72,9 @@ pub struct QuarantinedRecord {
     pub payload_len: usize,
 }
 
+/// A stored key and its value.
+pub type KeyValue = (Box<[u8]>, Box<[u8]>);
+
 /// Head of one shard as stored in `meta`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoredHead {
@@ -72,6 +90,21 @@ pub struct Store {
     pub(crate) db: Arc<DB>,
     key: SigningKey,
     dir: PathBuf,
+    /// The secondary instance's own directory (its info log and the state
+    /// of its catching up), removed on drop. Declared after `db` so that
+    /// RocksDB is closed before it goes.
+    secondary: Option<Arc<SecondaryDir>>,
+}
+
+/// A scratch directory of a secondary instance, removed when dropped.
+struct SecondaryDir(PathBuf);
+
+impl Drop for SecondaryDir {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_dir_all(&self.0) {
+            tracing::debug!(path = %self.0.display(), error = %e, "removing the secondary instance's directory");
+        }
+    }
 }
 
 const KEY_FILE: &str = "ledger.key";
@@ -103,6 +136,66 @@ fn cf_options(name: &str, cache: &rocksdb::Cache) -> Options {
     o
 }
 
+/// Options of the ledger's RocksDB (and of the benchmark's raw baseline,
+/// which must be measured on the same settings).
+fn db_options() -> Options {
+    let mut opts = Options::default();
+    opts.create_if_missing(true);
+    opts.create_missing_column_families(true);
+    // One batch spans several column families; flushing them together
+    // keeps a crash from leaving one CF ahead of another.
+    opts.set_atomic_flush(true);
+    opts.set_max_background_jobs(2);
+    opts.set_keep_log_file_num(4);
+    opts
+}
+
+fn cf_descriptors() -> Vec<ColumnFamilyDescriptor> {
+    let cache = rocksdb::Cache::new_lru_cache(BLOCK_CACHE_BYTES);
+    ALL_CFS
+        .iter()
+        .map(|name| ColumnFamilyDescriptor::new(*name, cf_options(name, &cache)))
+        .collect()
+}
+
+/// RocksDB's answer when another process holds `db/LOCK`.
+fn locked_or(dir: &Path, e: rocksdb::Error) -> StoreError {
+    // RocksDB has no error kind for this; its message is stable
+    // ("IO error: While lock file: DIR/LOCK: Resource temporarily unavailable").
+    if e.kind() == rocksdb::ErrorKind::IOError && e.as_ref().contains("While lock file") {
+        StoreError::Locked {
+            path: dir.to_path_buf(),
+        }
+    } else {
+        StoreError::Rocks(e)
+    }
+}
+
+/// Refuses a directory that holds no ledger: one without `db/CURRENT`
+/// (RocksDB's pointer to its manifest) or without the signing key.
+pub fn check_ledger_dir(dir: &Path) -> Result<()> {
+    for missing in [Path::new(DB_DIR).join("CURRENT"), PathBuf::from(KEY_FILE)] {
+        if !dir.join(&missing).is_file() {
+            return Err(StoreError::NotALedger {
+                path: dir.to_path_buf(),
+                missing: missing.display().to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Opens a plain RocksDB at `path` with the ledger's options and column
+/// families, for the benchmark's raw-write baseline. It is not a ledger
+/// (no key, no fold): a scratch database to compare the fold against.
+pub fn open_baseline_db(path: &Path) -> Result<DB> {
+    Ok(DB::open_cf_descriptors(
+        &db_options(),
+        path,
+        cf_descriptors(),
+    )?)
+}
+
 impl Store {
     /// Opens (creating if needed) the data directory `dir`: `dir/db` holds
     /// RocksDB, `dir/ledger.key` the Ed25519 signing key created on first start.
@@ -112,24 +205,77 @@ impl Store {
             source,
         })?;
         let key = load_or_create_key(&dir.join(KEY_FILE))?;
-        let mut opts = Options::default();
-        opts.create_if_missing(true);
-        opts.create_missing_column_families(true);
-        // One batch spans several column families; flushing them together
-        // keeps a crash from leaving one CF ahead of another.
-        opts.set_atomic_flush(true);
-        opts.set_max_background_jobs(2);
-        opts.set_keep_log_file_num(4);
-        let cache = rocksdb::Cache::new_lru_cache(BLOCK_CACHE_BYTES);
-        let cfs = ALL_CFS
-            .iter()
-            .map(|name| ColumnFamilyDescriptor::new(*name, cf_options(name, &cache)));
-        let db = DB::open_cf_descriptors(&opts, dir.join(DB_DIR), cfs)?;
+        let db = DB::open_cf_descriptors(&db_options(), dir.join(DB_DIR), cf_descriptors())
+            .map_err(|e| locked_or(dir, e))?;
         Ok(Store {
             db: Arc::new(db),
             key,
             dir: dir.to_path_buf(),
+            secondary: None,
         })
+    }
+
+    /// Opens an existing ledger as its writer; a directory without one is
+    /// refused (nothing is created), so a mistyped `--data` cannot start a
+    /// new ledger with a new key.
+    pub fn open_existing(dir: &Path) -> Result<Self> {
+        check_ledger_dir(dir)?;
+        Self::open(dir)
+    }
+
+    /// Opens an existing ledger for reading only, as a RocksDB secondary
+    /// instance: it takes no lock, so it works while a server holds the
+    /// directory, and it sees what was durable when it opened (logged
+    /// batches from the WAL, flushed ones from the tables; unlogged batches
+    /// not yet flushed are not there, exactly as after a crash).
+    ///
+    /// Secondary rather than read-only mode: it is the mode RocksDB supports
+    /// beside a live primary (which compacts and deletes table files), and
+    /// [`Store::catch_up`] can move it forward without reopening.
+    pub fn open_read_only(dir: &Path) -> Result<Self> {
+        check_ledger_dir(dir)?;
+        let key_path = dir.join(KEY_FILE);
+        let key = read_key(&key_path)?.ok_or_else(|| StoreError::NotALedger {
+            path: dir.to_path_buf(),
+            missing: KEY_FILE.into(),
+        })?;
+        let secondary = SecondaryDir(secondary_dir());
+        std::fs::create_dir_all(&secondary.0).map_err(|source| StoreError::Io {
+            path: secondary.0.clone(),
+            source,
+        })?;
+        let mut opts = db_options();
+        opts.create_if_missing(false);
+        opts.create_missing_column_families(false);
+        // Keeps every table file open: the primary may delete files that
+        // compaction replaced while this instance still reads them.
+        opts.set_max_open_files(-1);
+        let db = DB::open_cf_descriptors_as_secondary(
+            &opts,
+            &dir.join(DB_DIR),
+            &secondary.0,
+            cf_descriptors(),
+        )?;
+        Ok(Store {
+            db: Arc::new(db),
+            key,
+            dir: dir.to_path_buf(),
+            secondary: Some(Arc::new(secondary)),
+        })
+    }
+
+    /// Moves a read-only store forward to what the writer has made durable
+    /// since; a no-op for the writer's own store.
+    pub fn catch_up(&self) -> Result<()> {
+        if self.secondary.is_some() {
+            self.db.try_catch_up_with_primary()?;
+        }
+        Ok(())
+    }
+
+    /// Whether this store was opened with [`Store::open_read_only`].
+    pub fn is_read_only(&self) -> bool {
+        self.secondary.is_some()
     }
 
     pub fn dir(&self) -> &Path {
@@ -144,7 +290,7 @@ impl Store {
         self.key.verifying_key()
     }
 
-    pub fn cf(&self, name: &str) -> Result<&rocksdb::ColumnFamily> {
+    pub(crate) fn cf(&self, name: &str) -> Result<&rocksdb::ColumnFamily> {
         self.db.cf_handle(name).ok_or_else(|| StoreError::Corrupt {
             what: "column families".into(),
             reason: format!("missing column family `{name}`"),
@@ -155,10 +301,14 @@ impl Store {
         Ok(self.db.get_cf(self.cf(cf)?, key)?)
     }
 
-    /// The raw RocksDB handle, for tests that tamper with storage and for
-    /// the raw-write benchmark baseline.
-    pub fn raw_db(&self) -> &DB {
-        &self.db
+    /// Every key and value of a column family, in key order. Read access
+    /// for data that has no typed reader here (bearer tokens) and for the
+    /// benchmark's baseline.
+    pub fn scan(&self, cf: &str) -> Result<impl Iterator<Item = Result<KeyValue>> + '_> {
+        Ok(self
+            .db
+            .iterator_cf(self.cf(cf)?, IteratorMode::Start)
+            .map(|item| item.map_err(StoreError::from)))
     }
 
     /// Stored heads of every shard.
@@ -494,21 +644,20 @@ pub(crate) fn decode_head(v: &[u8]) -> Option<StoredHead> {
     })
 }
 
-/// The signing key of a data directory, created if missing, read without
-/// opening RocksDB (so it works while a server holds the database).
-pub fn signing_key_of(dir: &Path) -> Result<SigningKey> {
-    std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    load_or_create_key(&dir.join(KEY_FILE))
+/// A directory of its own for each secondary instance (RocksDB keeps its
+/// info log there), outside the data directory, which may be read-only.
+fn secondary_dir() -> PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    std::env::temp_dir().join(format!(
+        "custody-secondary-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ))
 }
 
-fn load_or_create_key(path: &Path) -> Result<SigningKey> {
-    let io = |source| StoreError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+/// The signing key at `path`, `None` when there is no such file.
+fn read_key(path: &Path) -> Result<Option<SigningKey>> {
     match std::fs::read_to_string(path) {
         Ok(text) => {
             let seed: [u8; 32] = hex::decode(text.trim())
@@ -518,9 +667,24 @@ fn load_or_create_key(path: &Path) -> Result<SigningKey> {
                     path: path.to_path_buf(),
                     reason: "expected 64 hex characters (an Ed25519 seed)".into(),
                 })?;
-            Ok(SigningKey::from_bytes(&seed))
+            Ok(Some(SigningKey::from_bytes(&seed)))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(StoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+fn load_or_create_key(path: &Path) -> Result<SigningKey> {
+    let io = |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    match read_key(path)? {
+        Some(key) => Ok(key),
+        None => {
             let key = SigningKey::generate(&mut rand_core::OsRng);
             let tmp = path.with_extension("tmp");
             std::fs::write(&tmp, format!("{}\n", hex::encode(key.to_bytes()))).map_err(io)?;
@@ -534,6 +698,90 @@ fn load_or_create_key(path: &Path) -> Result<SigningKey> {
             tracing::info!(path = %path.display(), "created ledger signing key");
             Ok(key)
         }
-        Err(e) => Err(io(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::SourcePosition;
+    use crate::fold::{Ledger, Record};
+    use prost::Message;
+
+    fn record(offset: u64, id: &str) -> Record {
+        let event = custody_proto::event_from_json(&format!(
+            r#"{{"eventId":"{id}","customerId":"c1","occurredAt":"2026-01-01T00:00:00Z",
+               "actor":{{"id":"a","role":"ROLE_SUPPORT_ENGINEER"}},
+               "dataAccessed":{{"purpose":"PURPOSE_PROVIDING_SUPPORT","categories":["DATA_CATEGORY_CUSTOMER"]}}}}"#
+        ))
+        .expect("json");
+        Record::new(
+            SourcePosition {
+                topic: "t".into(),
+                partition: 0,
+                offset,
+                timestamp_ms: 0,
+            },
+            event.encode_to_vec(),
+        )
+    }
+
+    #[test]
+    fn a_read_only_store_works_beside_the_writer_and_catches_up() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut ledger = Ledger::open(dir.path()).expect("open");
+        ledger.fold(&[record(0, "e1")]).expect("fold");
+        let reader = Store::open_read_only(dir.path()).expect("read-only beside the writer");
+        assert!(reader.is_read_only());
+        assert_eq!(reader.heads().expect("heads")[&0].size, 1);
+        assert_eq!(reader.public_key(), ledger.store().public_key());
+
+        ledger.fold(&[record(1, "e2")]).expect("fold");
+        assert_eq!(reader.heads().expect("heads")[&0].size, 1, "a fixed view");
+        reader.catch_up().expect("catch up");
+        assert_eq!(reader.heads().expect("heads")[&0].size, 2);
+        let secondary = reader.secondary.as_ref().map(|s| s.0.clone());
+        drop(reader);
+        assert!(secondary.is_some_and(|p| !p.exists()), "scratch removed");
+    }
+
+    #[test]
+    fn only_a_ledger_is_opened_without_create() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let typo = dir.path().join("typo");
+        for open in [Store::open_read_only, Store::open_existing] {
+            match open(&typo) {
+                Err(StoreError::NotALedger { path, missing }) => {
+                    assert_eq!(path, typo);
+                    assert_eq!(missing, "db/CURRENT");
+                }
+                Err(e) => panic!("unexpected error {e}"),
+                Ok(_) => panic!("opened a directory that holds no ledger"),
+            }
+            assert!(!typo.exists(), "created {}", typo.display());
+        }
+        assert!(matches!(
+            Ledger::open_existing(&typo),
+            Err(StoreError::NotALedger { .. })
+        ));
+        // A RocksDB without the signing key is no ledger either.
+        drop(Store::open(&typo).expect("create"));
+        std::fs::remove_file(typo.join(KEY_FILE)).expect("remove key");
+        match Store::open_read_only(&typo) {
+            Err(StoreError::NotALedger { missing, .. }) => assert_eq!(missing, KEY_FILE),
+            other => panic!("expected NotALedger, got {:?}", other.err()),
+        }
+        let message = StoreError::NotALedger {
+            path: typo.clone(),
+            missing: "db/CURRENT".into(),
+        }
+        .to_string();
+        assert_eq!(
+            message,
+            format!(
+                "{} is not a Custody data directory (db/CURRENT is missing)",
+                typo.display()
+            )
+        );
     }
 }

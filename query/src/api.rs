@@ -117,8 +117,8 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal
         )
     };
     let token = bearer_of(headers).ok_or_else(unauthorized)?;
-    with_ledger(state, move |l| {
-        auth::lookup(l.store(), &token).map_err(ApiError::internal)
+    with_reader(state, move |store| {
+        auth::lookup(store, &token).map_err(ApiError::internal)
     })
     .await?
     .ok_or_else(unauthorized)
@@ -174,7 +174,7 @@ fn may_read_customer(p: &Principal, customer: &str) -> Result<Audience, ApiError
 }
 
 /// `POST /v1/tokens` (officers): creates a token while the server runs
-/// (the CLI cannot: the server holds the database). Body: `{"role":
+/// (the CLI cannot: the server holds the database), through the writer. Body: `{"role":
 /// "customer", "customer": "ID"}`. The token is in the answer only.
 async fn post_token(
     State(state): State<AppState>,
@@ -192,7 +192,7 @@ async fn post_token(
         err
     })?;
     let token = with_ledger(&state, move |l| {
-        auth::create_token(l.store(), &grant).map_err(|e| match e {
+        auth::create_token(l, &grant).map_err(|e| match e {
             auth::AuthError::Invalid(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m),
             other => ApiError::internal(other),
         })
@@ -229,7 +229,7 @@ async fn post_revoke_token(
     let reader = authenticate(&state, &headers).await?;
     officer_only(&reader)?;
     let id = with_ledger(&state, move |l| {
-        auth::revoke_token(l.store(), &id).map_err(|e| match e {
+        auth::revoke_token(l, &id).map_err(|e| match e {
             auth::AuthError::Invalid(m) => ApiError::new(StatusCode::NOT_FOUND, m),
             other => ApiError::internal(other),
         })

@@ -1,11 +1,12 @@
 //! Bearer tokens and roles. A token is shown once when created; the store
 //! keeps only its SHA-256 (column family `tokens`), so a copy of the data
-//! directory does not hand out working tokens.
+//! directory does not hand out working tokens. Creating and revoking write
+//! through the ledger's writer ([`Ledger::put_token`]); lookups read any
+//! [`Store`], the writer's or a read-only one.
 
 use custody_ledger::keys::CF_TOKENS;
-use custody_ledger::{Store, StoreError};
+use custody_ledger::{Ledger, Store, StoreError};
 use rand_core::{OsRng, RngCore};
-use rocksdb::IteratorMode;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -63,8 +64,6 @@ impl Principal {
 pub enum AuthError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("RocksDB: {0}")]
-    Rocks(#[from] rocksdb::Error),
     #[error("{0}")]
     Invalid(String),
 }
@@ -74,7 +73,7 @@ pub fn token_hash(token: &str) -> [u8; 32] {
 }
 
 /// Creates a token, stores its hash and returns the token (shown once).
-pub fn create_token(store: &Store, grant: &Grant) -> Result<String, AuthError> {
+pub fn create_token(ledger: &mut Ledger, grant: &Grant) -> Result<String, AuthError> {
     match (grant.role, &grant.customer) {
         (Role::Customer, None) => {
             return Err(AuthError::Invalid(
@@ -99,17 +98,14 @@ pub fn create_token(store: &Store, grant: &Grant) -> Result<String, AuthError> {
         revoked: false,
     };
     let value = serde_json::to_vec(&stored).map_err(|e| AuthError::Invalid(e.to_string()))?;
-    store
-        .raw_db()
-        .put_cf(store.cf(CF_TOKENS)?, token_hash(&token), value)?;
+    ledger.put_token(&token_hash(&token), &value)?;
     Ok(token)
 }
 
 /// Whether any token was ever created: until then, intake stays open (a
 /// fresh single-machine install works without setup).
 pub fn any_tokens(store: &Store) -> Result<bool, AuthError> {
-    let cf = store.cf(CF_TOKENS)?;
-    match store.raw_db().iterator_cf(cf, IteratorMode::Start).next() {
+    match store.scan(CF_TOKENS)?.next() {
         None => Ok(false),
         Some(item) => {
             item?;
@@ -174,9 +170,8 @@ fn reader_id_of(hash: &[u8]) -> String {
 
 /// Every stored token (never the token itself: only hashes are stored).
 pub fn list_tokens(store: &Store) -> Result<Vec<TokenInfo>, AuthError> {
-    let cf = store.cf(CF_TOKENS)?;
     let mut out = Vec::new();
-    for item in store.raw_db().iterator_cf(cf, IteratorMode::Start) {
+    for item in store.scan(CF_TOKENS)? {
         let (k, v) = item?;
         let stored = decode_grant(&v)?;
         out.push(TokenInfo {
@@ -191,22 +186,30 @@ pub fn list_tokens(store: &Store) -> Result<Vec<TokenInfo>, AuthError> {
 
 /// Revokes the token named by its reader id (`token-…`, as listed and as
 /// recorded in report reads) or by the token itself. Returns its id.
-pub fn revoke_token(store: &Store, id_or_token: &str) -> Result<String, AuthError> {
-    let cf = store.cf(CF_TOKENS)?;
+pub fn revoke_token(ledger: &mut Ledger, id_or_token: &str) -> Result<String, AuthError> {
     let wanted = if id_or_token.starts_with("token-") {
         id_or_token.to_string()
     } else {
         reader_id_of(&token_hash(id_or_token))
     };
-    for item in store.raw_db().iterator_cf(cf, IteratorMode::Start) {
+    let mut found = None;
+    for item in ledger.store().scan(CF_TOKENS)? {
         let (k, v) = item?;
-        if reader_id_of(&k) != wanted {
-            continue;
+        if reader_id_of(&k) == wanted {
+            found = Some((k, decode_grant(&v)?));
+            break;
         }
-        let mut stored = decode_grant(&v)?;
+    }
+    if let Some((k, mut stored)) = found {
+        let hash: [u8; 32] = k.as_ref().try_into().map_err(|_| {
+            AuthError::Store(StoreError::Corrupt {
+                what: "token key".into(),
+                reason: format!("{} bytes, expected a 32-byte SHA-256", k.len()),
+            })
+        })?;
         stored.revoked = true;
         let value = serde_json::to_vec(&stored).map_err(|e| AuthError::Invalid(e.to_string()))?;
-        store.raw_db().put_cf(cf, &k, value)?;
+        ledger.put_token(&hash, &value)?;
         return Ok(wanted);
     }
     Err(AuthError::Invalid(format!(
@@ -231,51 +234,56 @@ mod tests {
     #[test]
     fn tokens_are_stored_as_hashes_and_looked_up() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(dir.path()).expect("store");
-        assert!(!any_tokens(&store).expect("scan"));
+        let mut ledger = Ledger::open(dir.path()).expect("ledger");
+        assert!(!any_tokens(ledger.store()).expect("scan"));
         let grant = Grant {
             role: Role::Customer,
             customer: Some("c1".into()),
         };
-        let token = create_token(&store, &grant).expect("created");
-        assert!(any_tokens(&store).expect("scan"));
+        let token = create_token(&mut ledger, &grant).expect("created");
+        let store = ledger.store();
+        assert!(any_tokens(store).expect("scan"));
         assert_eq!(store.get(CF_TOKENS, token.as_bytes()).expect("get"), None);
-        let p = lookup(&store, &token).expect("lookup").expect("known");
+        let p = lookup(store, &token).expect("lookup").expect("known");
         assert_eq!(p.grant, grant);
-        assert_eq!(lookup(&store, "cst_nope").expect("lookup"), None);
+        assert_eq!(lookup(store, "cst_nope").expect("lookup"), None);
         let officer_with_customer = Grant {
             role: Role::Officer,
             customer: Some("c1".into()),
         };
-        assert!(create_token(&store, &officer_with_customer).is_err());
+        assert!(create_token(&mut ledger, &officer_with_customer).is_err());
+        // A read-only store (what the CLI opens beside a server) sees it.
+        let reader = Store::open_read_only(dir.path()).expect("read-only");
+        assert!(lookup(&reader, &token).expect("lookup").is_some());
     }
 
     #[test]
     fn revoked_tokens_stop_working_and_intake_stays_locked() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(dir.path()).expect("store");
+        let mut ledger = Ledger::open(dir.path()).expect("ledger");
         let grant = Grant {
             role: Role::Officer,
             customer: None,
         };
-        let a = create_token(&store, &grant).expect("created");
-        let b = create_token(&store, &grant).expect("created");
-        let listed = list_tokens(&store).expect("list");
+        let a = create_token(&mut ledger, &grant).expect("created");
+        let b = create_token(&mut ledger, &grant).expect("created");
+        let listed = list_tokens(ledger.store()).expect("list");
         assert_eq!(listed.len(), 2);
-        let id_a = lookup(&store, &a)
+        let id_a = lookup(ledger.store(), &a)
             .expect("lookup")
             .expect("known")
             .reader_id();
         assert!(listed.iter().any(|t| t.id == id_a && !t.revoked));
         // By reader id, and by the token itself.
-        assert_eq!(revoke_token(&store, &id_a).expect("revoke"), id_a);
-        revoke_token(&store, &b).expect("revoke by token");
-        assert_eq!(lookup(&store, &a).expect("lookup"), None);
-        assert_eq!(lookup(&store, &b).expect("lookup"), None);
-        assert!(list_tokens(&store).expect("list").iter().all(|t| t.revoked));
+        assert_eq!(revoke_token(&mut ledger, &id_a).expect("revoke"), id_a);
+        revoke_token(&mut ledger, &b).expect("revoke by token");
+        let store = ledger.store();
+        assert_eq!(lookup(store, &a).expect("lookup"), None);
+        assert_eq!(lookup(store, &b).expect("lookup"), None);
+        assert!(list_tokens(store).expect("list").iter().all(|t| t.revoked));
         // Revoking every token must not reopen unauthenticated intake.
-        assert!(any_tokens(&store).expect("scan"));
-        assert!(revoke_token(&store, "token-0000000000000000").is_err());
+        assert!(any_tokens(store).expect("scan"));
+        assert!(revoke_token(&mut ledger, "token-0000000000000000").is_err());
     }
 
     #[test]
