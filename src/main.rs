@@ -206,14 +206,30 @@ enum QuarantineCommand {
 }
 
 fn main() {
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CUSTODY_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, never in log files.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let cli = Cli::parse();
+    // A command whose output is piped into `head` ends quietly when the
+    // reader goes away, as Unix tools do. Long-running services keep Rust's
+    // default (SIGPIPE ignored; a closed socket is an error to handle).
+    if !matches!(
+        cli.command,
+        Command::Serve { .. } | Command::Demo { .. } | Command::Bench(_)
+    ) {
+        // SAFETY: called before any thread is started; restores the default
+        // disposition of one signal.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     // Lets tests (tests/compose.rs) check a command line against the real
     // parser without running it.
     if std::env::var_os("CUSTODY_PARSE_ONLY").is_some() {
