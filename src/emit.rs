@@ -13,6 +13,7 @@ pub fn run(
     kafka: Option<&str>,
     topic: &str,
     http: Option<&str>,
+    token: Option<&str>,
     batch: usize,
     file: &Path,
 ) -> Result<()> {
@@ -61,13 +62,23 @@ pub fn run(
                     .iter()
                     .map(|e| custody_proto::event_to_json(e) + "\n")
                     .collect();
-                let mut resp = agent
+                let mut req = agent
                     .post(&endpoint)
-                    .header("Content-Type", "application/x-ndjson")
+                    .header("Content-Type", "application/x-ndjson");
+                if let Some(t) = token {
+                    req = req.header("Authorization", &format!("Bearer {t}"));
+                }
+                let mut resp = req
                     .send(body.as_bytes())
                     .with_context(|| format!("POST {endpoint}"))?;
                 let status = resp.status().as_u16();
                 let text = resp.body_mut().read_to_string().unwrap_or_default();
+                if status == 401 && token.is_none() {
+                    bail!(
+                        "POST {endpoint} answered 401: the ledger has tokens; pass an emitter \
+                         token with --token or CUSTODY_TOKEN ({text})"
+                    );
+                }
                 if status != 200 {
                     bail!("POST {endpoint} answered {status}: {text}");
                 }

@@ -60,11 +60,21 @@ enum Command {
     },
     /// Send events (JSON lines, `-` for standard input) to Kafka or to a Custody HTTP endpoint.
     Emit {
-        #[command(flatten)]
-        kafka: KafkaArgs,
-        /// Base URL of a Custody server (embedded path), e.g. http://127.0.0.1:8080
-        #[arg(long, conflicts_with = "kafka")]
+        /// Kafka bootstrap servers to send to, e.g. 127.0.0.1:9092 (values are
+        /// protobuf, keyed by customer id).
+        #[arg(long, env = "CUSTODY_KAFKA", conflicts_with = "http")]
+        kafka: Option<String>,
+        /// Topic to send to (with --kafka).
+        #[arg(long, env = "CUSTODY_TOPIC", default_value = "custody.events")]
+        topic: String,
+        /// Base URL of a Custody server, e.g. http://127.0.0.1:8080: events go
+        /// to its POST /v1/events (folded there, or forwarded to its Kafka topic).
+        #[arg(long, env = "CUSTODY_HTTP")]
         http: Option<String>,
+        /// Bearer token for --http (an emitter or officer token); needed once
+        /// the ledger has any token.
+        #[arg(long, env = "CUSTODY_TOKEN", hide_env_values = true)]
+        token: Option<String>,
         /// Events per request or per delivery wait.
         #[arg(long, default_value_t = 1000)]
         batch: usize,
@@ -285,13 +295,16 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Emit {
             kafka,
+            topic,
             http,
+            token,
             batch,
             file,
         } => emit::run(
-            kafka.kafka.as_deref(),
-            &kafka.topic,
+            kafka.as_deref(),
+            &topic,
             http.as_deref(),
+            token.as_deref(),
             batch,
             &file,
         ),
