@@ -8,13 +8,18 @@
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
-use custody_ledger::{Ledger, Record, SourcePosition, StoreError};
+use custody_ledger::{Record, SourcePosition};
 use prost::Message;
 
+use crate::folder::{Batch, FoldError, Folder, Redelivery};
 use crate::intake::{parse_batch, Format};
 
 /// Records folded per batch.
 pub const IMPORT_BATCH: usize = 4096;
+
+/// A file can be read again, and importing it again skips what is folded
+/// (by offset and event id); so can standard input, by piping it again.
+pub const REDELIVERY: Redelivery = Redelivery::FromStoredOffsets;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -23,8 +28,8 @@ pub enum ImportError {
         path: String,
         source: std::io::Error,
     },
-    #[error("ledger: {0}")]
-    Ledger(#[from] StoreError),
+    #[error(transparent)]
+    Fold(#[from] FoldError),
     #[error("{path}: record {index}: {message}")]
     Framing {
         path: String,
@@ -53,7 +58,7 @@ pub fn format_for(path: &Path) -> Format {
 
 /// Imports a file (or standard input when `path` is `-`).
 pub fn import_file(
-    ledger: &mut Ledger,
+    folder: &Folder,
     path: &Path,
     format: Format,
     mut progress: impl FnMut(&ImportSummary),
@@ -103,11 +108,11 @@ pub fn import_file(
         };
         pending.push(item);
         if pending.len() >= IMPORT_BATCH {
-            fold_items(ledger, &topic, format, &mut pending, &mut summary)?;
+            fold_items(folder, &topic, format, &mut pending, &mut summary)?;
             progress(&summary);
         }
     }
-    fold_items(ledger, &topic, format, &mut pending, &mut summary)?;
+    fold_items(folder, &topic, format, &mut pending, &mut summary)?;
     progress(&summary);
     Ok(summary)
 }
@@ -118,7 +123,7 @@ struct Item {
 }
 
 fn fold_items(
-    ledger: &mut Ledger,
+    folder: &Folder,
     topic: &str,
     format: Format,
     items: &mut Vec<Item>,
@@ -131,15 +136,15 @@ fn fold_items(
         Format::Json => Format::Json,
         _ => Format::Protobuf,
     };
-    let mut good = Vec::new();
-    let mut bad = Vec::new();
+    let mut batch = Batch::default();
     for item in items.drain(..) {
         summary.read += 1;
         match parse_batch(single, &item.bytes) {
-            Ok(mut accepted) => {
-                let a = accepted.remove(0);
-                good.push((a.event.customer_id, a.bytes));
-            }
+            // The decoded events go to the fold with their bytes, so they
+            // are not decoded again there. (A JSON line holding an array
+            // gives several events; all of them fold, where only the first
+            // used to.)
+            Ok(accepted) => batch.embedded.extend(accepted),
             Err(e) => {
                 let mut r = Record::new(
                     SourcePosition {
@@ -151,13 +156,11 @@ fn fold_items(
                     item.bytes,
                 );
                 r.rejected = Some(e.message);
-                bad.push(r);
+                batch.positioned.push(r);
             }
         }
     }
-    let mut records = ledger.embedded_records(good);
-    records.extend(bad);
-    let s = ledger.fold_replayable(&records)?;
+    let s = folder.fold(REDELIVERY, batch)?.summary;
     summary.folded += s.folded;
     summary.duplicates += s.duplicates;
     summary.already_folded += s.already_folded;
