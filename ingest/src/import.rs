@@ -220,3 +220,55 @@ pub fn write_delimited(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use custody_ledger::Ledger;
+
+    const GOOD: &str = r#"{"eventId":"i-1","customerId":"c1","occurredAt":"2026-01-01T00:00:00Z","actor":{"id":"a","role":"ROLE_SUPPORT_ENGINEER"},"dataAccessed":{"purpose":"PURPOSE_PROVIDING_SUPPORT","categories":["DATA_CATEGORY_CUSTOMER"]}}"#;
+
+    #[test]
+    fn bad_lines_are_quarantined_and_a_second_import_folds_nothing() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let file = dir.path().join("events.jsonl");
+        let lines = [
+            GOOD.to_string(),
+            "{not json".to_string(),
+            String::new(),
+            GOOD.replace("i-1", "i-2"),
+        ];
+        std::fs::write(&file, lines.join("\n")).expect("write");
+        let folder = Folder::open(Ledger::open(&dir.path().join("data")).expect("open"));
+        let first = import_file(&folder, &file, Format::Json, |_| {}).expect("import");
+        assert_eq!(
+            (first.read, first.folded, first.quarantined),
+            (3, 2, 1),
+            "{first:?}"
+        );
+        // The folder counted the batch: the events under the embedded topic,
+        // the bad line under the file's.
+        let text = folder.metrics().render();
+        assert!(
+            text.contains(
+                "custody_quarantined_total{topic=\"import:events.jsonl\",partition=\"0\"} 1"
+            ),
+            "{text}"
+        );
+        let quarantined = folder
+            .lock()
+            .expect("lock")
+            .store()
+            .quarantine(10)
+            .expect("q");
+        assert_eq!(quarantined.len(), 1);
+        assert_eq!(quarantined[0].offset, 2, "line numbers are the positions");
+
+        let again = import_file(&folder, &file, Format::Json, |_| {}).expect("import");
+        assert_eq!(
+            (again.folded, again.duplicates, again.already_folded),
+            (0, 2, 1),
+            "{again:?}"
+        );
+    }
+}
