@@ -5,13 +5,13 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use custody_ingest::demo::{self, DemoParams};
 use custody_ingest::kafka::{run_consumer, ConsumerConfig, Emitter};
-use custody_ingest::metrics::Metrics;
+use custody_ingest::Folder;
 use custody_ledger::Ledger;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -132,13 +132,14 @@ fn consume_only(brokers: &str, topic: &str, records: u64) -> Result<f64> {
 
 /// The real consumer into a fresh ledger, timed until every record is in.
 fn fold_from_kafka(brokers: &str, topic: &str, records: u64, dir: &Path) -> Result<f64> {
-    let ledger = Arc::new(Mutex::new(Ledger::open(dir)?));
+    let folder = Folder::open(Ledger::open(dir)?);
+    let ledger = folder.ledger().clone();
     let stop = Arc::new(AtomicBool::new(false));
     let config = ConsumerConfig::new(brokers, topic, "custody-bench-fold");
     let started = Instant::now();
     let handle = {
-        let (ledger, stop) = (ledger.clone(), stop.clone());
-        std::thread::spawn(move || run_consumer(ledger, config, Arc::new(Metrics::default()), stop))
+        let stop = stop.clone();
+        std::thread::spawn(move || run_consumer(folder, config, stop))
     };
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {

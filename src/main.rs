@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use custody_ingest::demo::{self, DemoParams};
 use custody_ingest::import::{format_for, import_file, ImportSummary};
 use custody_ingest::kafka::ConsumerConfig;
+use custody_ingest::Folder;
 use custody_ingest::Format;
 use custody_ledger::{verify_store, Ledger, Store, StoreError};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -315,9 +316,9 @@ fn run(cli: Cli) -> Result<()> {
                 Some("protobuf") | Some("pb") => Format::ProtobufDelimited,
                 Some(other) => bail!("unknown --format `{other}` (json or protobuf)"),
             };
-            let mut ledger = open_ledger(&data.data)?;
-            let s = import_with_progress(&mut ledger, &file, format)?;
-            let cp = ledger.checkpoint(custody_query::now_ms())?;
+            let folder = Folder::open(open_ledger(&data.data)?);
+            let s = import_with_progress(&folder, &file, format)?;
+            let cp = folder.lock()?.checkpoint(custody_query::now_ms())?;
             println!("{}", serde_json::to_string(&s)?);
             eprintln!(
                 "imported {}: {} folded, {} duplicates, {} quarantined; checkpoint {}",
@@ -587,11 +588,10 @@ fn serve(
             let emitter = custody_ingest::kafka::Emitter::new(&config.brokers, &config.topic)
                 .with_context(|| format!("connecting to Kafka at {}", config.brokers))?;
             state.emitter = Some(Arc::new(emitter));
-            let (ledger, metrics, stop) =
-                (state.ledger.clone(), state.metrics.clone(), stop.clone());
+            let (folder, stop) = (state.folder(), stop.clone());
             let done = consumer_done.clone();
             consumer = Some(std::thread::spawn(move || {
-                let result = custody_ingest::kafka::run_consumer(ledger, config, metrics, stop);
+                let result = custody_ingest::kafka::run_consumer(folder, config, stop);
                 if let Err(e) = &result {
                     tracing::error!(error = %e, "Kafka consumer stopped");
                 }
@@ -649,12 +649,12 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-fn import_with_progress(ledger: &mut Ledger, file: &Path, format: Format) -> Result<ImportSummary> {
+fn import_with_progress(folder: &Folder, file: &Path, format: Format) -> Result<ImportSummary> {
     let bar = ProgressBar::new_spinner();
     bar.set_style(ProgressStyle::with_template(
         "{spinner} {msg} [{elapsed_precise}]",
     )?);
-    let s = import_file(ledger, file, format, |s| {
+    let s = import_file(folder, file, format, |s| {
         bar.set_message(format!(
             "{} read, {} folded, {} quarantined",
             s.read, s.folded, s.quarantined

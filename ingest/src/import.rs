@@ -8,13 +8,18 @@
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
-use custody_ledger::{Ledger, Record, SourcePosition, StoreError};
+use custody_ledger::{Record, SourcePosition};
 use prost::Message;
 
+use crate::folder::{Batch, FoldError, Folder, Redelivery};
 use crate::intake::{parse_batch, Format};
 
 /// Records folded per batch.
 pub const IMPORT_BATCH: usize = 4096;
+
+/// A file can be read again, and importing it again skips what is folded
+/// (by offset and event id); so can standard input, by piping it again.
+pub const REDELIVERY: Redelivery = Redelivery::FromStoredOffsets;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -23,8 +28,8 @@ pub enum ImportError {
         path: String,
         source: std::io::Error,
     },
-    #[error("ledger: {0}")]
-    Ledger(#[from] StoreError),
+    #[error(transparent)]
+    Fold(#[from] FoldError),
     #[error("{path}: record {index}: {message}")]
     Framing {
         path: String,
@@ -53,7 +58,7 @@ pub fn format_for(path: &Path) -> Format {
 
 /// Imports a file (or standard input when `path` is `-`).
 pub fn import_file(
-    ledger: &mut Ledger,
+    folder: &Folder,
     path: &Path,
     format: Format,
     mut progress: impl FnMut(&ImportSummary),
@@ -103,11 +108,11 @@ pub fn import_file(
         };
         pending.push(item);
         if pending.len() >= IMPORT_BATCH {
-            fold_items(ledger, &topic, format, &mut pending, &mut summary)?;
+            fold_items(folder, &topic, format, &mut pending, &mut summary)?;
             progress(&summary);
         }
     }
-    fold_items(ledger, &topic, format, &mut pending, &mut summary)?;
+    fold_items(folder, &topic, format, &mut pending, &mut summary)?;
     progress(&summary);
     Ok(summary)
 }
@@ -118,7 +123,7 @@ struct Item {
 }
 
 fn fold_items(
-    ledger: &mut Ledger,
+    folder: &Folder,
     topic: &str,
     format: Format,
     items: &mut Vec<Item>,
@@ -131,15 +136,15 @@ fn fold_items(
         Format::Json => Format::Json,
         _ => Format::Protobuf,
     };
-    let mut good = Vec::new();
-    let mut bad = Vec::new();
+    let mut batch = Batch::default();
     for item in items.drain(..) {
         summary.read += 1;
         match parse_batch(single, &item.bytes) {
-            Ok(mut accepted) => {
-                let a = accepted.remove(0);
-                good.push((a.event.customer_id, a.bytes));
-            }
+            // The decoded events go to the fold with their bytes, so they
+            // are not decoded again there. (A JSON line holding an array
+            // gives several events; all of them fold, where only the first
+            // used to.)
+            Ok(accepted) => batch.embedded.extend(accepted),
             Err(e) => {
                 let mut r = Record::new(
                     SourcePosition {
@@ -151,13 +156,11 @@ fn fold_items(
                     item.bytes,
                 );
                 r.rejected = Some(e.message);
-                bad.push(r);
+                batch.positioned.push(r);
             }
         }
     }
-    let mut records = ledger.embedded_records(good);
-    records.extend(bad);
-    let s = ledger.fold_replayable(&records)?;
+    let s = folder.fold(REDELIVERY, batch)?.summary;
     summary.folded += s.folded;
     summary.duplicates += s.duplicates;
     summary.already_folded += s.already_folded;
@@ -216,4 +219,56 @@ pub fn write_delimited(
         out.write_all(&buf)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use custody_ledger::Ledger;
+
+    const GOOD: &str = r#"{"eventId":"i-1","customerId":"c1","occurredAt":"2026-01-01T00:00:00Z","actor":{"id":"a","role":"ROLE_SUPPORT_ENGINEER"},"dataAccessed":{"purpose":"PURPOSE_PROVIDING_SUPPORT","categories":["DATA_CATEGORY_CUSTOMER"]}}"#;
+
+    #[test]
+    fn bad_lines_are_quarantined_and_a_second_import_folds_nothing() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let file = dir.path().join("events.jsonl");
+        let lines = [
+            GOOD.to_string(),
+            "{not json".to_string(),
+            String::new(),
+            GOOD.replace("i-1", "i-2"),
+        ];
+        std::fs::write(&file, lines.join("\n")).expect("write");
+        let folder = Folder::open(Ledger::open(&dir.path().join("data")).expect("open"));
+        let first = import_file(&folder, &file, Format::Json, |_| {}).expect("import");
+        assert_eq!(
+            (first.read, first.folded, first.quarantined),
+            (3, 2, 1),
+            "{first:?}"
+        );
+        // The folder counted the batch: the events under the embedded topic,
+        // the bad line under the file's.
+        let text = folder.metrics().render();
+        assert!(
+            text.contains(
+                "custody_quarantined_total{topic=\"import:events.jsonl\",partition=\"0\"} 1"
+            ),
+            "{text}"
+        );
+        let quarantined = folder
+            .lock()
+            .expect("lock")
+            .store()
+            .quarantine(10)
+            .expect("q");
+        assert_eq!(quarantined.len(), 1);
+        assert_eq!(quarantined[0].offset, 2, "line numbers are the positions");
+
+        let again = import_file(&folder, &file, Format::Json, |_| {}).expect("import");
+        assert_eq!(
+            (again.folded, again.duplicates, again.already_folded),
+            (0, 2, 1),
+            "{again:?}"
+        );
+    }
 }

@@ -13,10 +13,10 @@
 //! out by owning fixed partition sets; replicas fold the same partitions.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use custody_ledger::{Ledger, Outcome, Record, SourcePosition};
+use custody_ledger::{Record, SourcePosition};
 use custody_proto::Event;
 use prost::Message as _;
 use rdkafka::config::ClientConfig;
@@ -25,14 +25,17 @@ use rdkafka::message::{Message, Timestamp};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 
-use crate::metrics::{Metrics, PartitionDelta};
+use crate::folder::{Batch, FoldError, Folder, Redelivery};
+
+/// A partition is re-read from the next offset stored with each batch.
+pub const REDELIVERY: Redelivery = Redelivery::FromStoredOffsets;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KafkaError {
     #[error("Kafka: {0}")]
     Kafka(#[from] rdkafka::error::KafkaError),
-    #[error("ledger: {0}")]
-    Ledger(#[from] custody_ledger::StoreError),
+    #[error(transparent)]
+    Fold(#[from] FoldError),
     #[error("delivery of event {event_id} failed: {reason}")]
     Delivery { event_id: String, reason: String },
     #[error("{0}")]
@@ -68,11 +71,11 @@ impl ConsumerConfig {
 }
 
 /// Runs the consumer on the calling thread until `stop` is set; the batch in
-/// hand is folded before returning.
+/// hand is folded before returning. Records go to `folder`, which also keeps
+/// the counters; the consumer only adds the lag.
 pub fn run_consumer(
-    ledger: Arc<Mutex<Ledger>>,
+    folder: Folder,
     config: ConsumerConfig,
-    metrics: Arc<Metrics>,
     stop: Arc<AtomicBool>,
 ) -> Result<(), KafkaError> {
     let mut client = ClientConfig::new();
@@ -93,13 +96,12 @@ pub fn run_consumer(
         .set("fetch.message.max.bytes", "10485760")
         .set("receive.message.max.bytes", "110000000")
         .create()?;
-    let mut assigned = assign(&consumer, &ledger, &config, &[])?;
+    let mut assigned = assign(&consumer, &folder, &config, &[])?;
     tracing::info!(brokers = %config.brokers, topic = %config.topic, partitions = ?assigned, "consuming");
 
     let mut last_lag = Instant::now();
-    let mut records: Vec<Record> = Vec::with_capacity(config.batch_max);
     while !stop.load(Ordering::SeqCst) {
-        records.clear();
+        let mut records: Vec<Record> = Vec::with_capacity(config.batch_max);
         let deadline = Instant::now() + config.batch_wait;
         while records.len() < config.batch_max {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -138,14 +140,20 @@ pub fn run_consumer(
             }
         }
         if !records.is_empty() {
-            fold_batch(&ledger, &records, &metrics)?;
-            report_progress(&consumer, &records);
+            let folded = folder.fold(
+                REDELIVERY,
+                Batch {
+                    positioned: records,
+                    ..Batch::default()
+                },
+            )?;
+            report_progress(&consumer, &folded.records);
         }
         if last_lag.elapsed() > Duration::from_secs(5) {
-            update_lag(&consumer, &ledger, &config.topic, &metrics);
+            update_lag(&consumer, &folder, &config.topic);
             if config.partitions.is_none() {
                 // Pick up partitions added to the topic since the last look.
-                match assign(&consumer, &ledger, &config, &assigned) {
+                match assign(&consumer, &folder, &config, &assigned) {
                     Ok(now) => assigned = now,
                     Err(e) => tracing::warn!(error = %e, "cannot refresh the topic's partitions"),
                 }
@@ -186,7 +194,7 @@ fn report_progress(consumer: &BaseConsumer, records: &[Record]) {
 /// set equals `current`. Called between batches, so nothing is in hand.
 fn assign(
     consumer: &BaseConsumer,
-    ledger: &Mutex<Ledger>,
+    folder: &Folder,
     config: &ConsumerConfig,
     current: &[u32],
 ) -> Result<Vec<u32>, KafkaError> {
@@ -214,63 +222,26 @@ fn assign(
         return Ok(wanted);
     }
     let mut tpl = TopicPartitionList::new();
-    {
-        let l = ledger
-            .lock()
-            .map_err(|_| KafkaError::Other("ledger lock poisoned".into()))?;
-        for p in &wanted {
-            let next = l.next_offset(&config.topic, *p);
-            tpl.add_partition_offset(&config.topic, *p as i32, Offset::Offset(next as i64))?;
-        }
+    for p in &wanted {
+        let next = folder.next_offset(&config.topic, *p)?;
+        tpl.add_partition_offset(&config.topic, *p as i32, Offset::Offset(next as i64))?;
     }
     consumer.assign(&tpl)?;
     tracing::info!(topic = %config.topic, partitions = ?wanted, "assigned, positioned from stored offsets");
     Ok(wanted)
 }
 
-fn fold_batch(
-    ledger: &Mutex<Ledger>,
-    records: &[Record],
-    metrics: &Metrics,
-) -> Result<(), KafkaError> {
-    let started = Instant::now();
-    let summary = {
-        let mut l = ledger
-            .lock()
-            .map_err(|_| KafkaError::Other("ledger lock poisoned".into()))?;
-        l.fold_replayable(records)?
-    };
-    metrics.record_batch(started.elapsed().as_secs_f64());
-    let mut deltas: std::collections::BTreeMap<(String, u32), PartitionDelta> = Default::default();
-    for (r, o) in records.iter().zip(&summary.outcomes) {
-        let d = deltas
-            .entry((r.source.topic.clone(), r.source.partition))
-            .or_default();
-        match o {
-            Outcome::Folded { .. } => d.folded += 1,
-            Outcome::Duplicate { .. } => d.duplicates += 1,
-            Outcome::Quarantined { .. } => d.quarantined += 1,
-            Outcome::AlreadyFolded => {}
-        }
-    }
-    for ((t, p), d) in deltas {
-        metrics.record_partition(&t, p, d);
-    }
-    Ok(())
-}
-
-fn update_lag(consumer: &BaseConsumer, ledger: &Mutex<Ledger>, topic: &str, metrics: &Metrics) {
+fn update_lag(consumer: &BaseConsumer, folder: &Folder, topic: &str) {
     let Ok(assignment) = consumer.assignment() else {
         return;
     };
     for e in assignment.elements() {
         let p = e.partition();
         if let Ok((_, high)) = consumer.fetch_watermarks(topic, p, Duration::from_secs(1)) {
-            let next = ledger
-                .lock()
-                .map(|l| l.next_offset(topic, p as u32))
-                .unwrap_or(0);
-            metrics.set_lag(topic, p as u32, high - next as i64);
+            let next = folder.next_offset(topic, p as u32).unwrap_or(0);
+            folder
+                .metrics()
+                .set_lag(topic, p as u32, high - next as i64);
         }
     }
 }

@@ -1,11 +1,19 @@
 //! Sources that feed the fold and the sink services emit through: batch
-//! intake (HTTP bodies), file import, the Kafka consumer and emitter, the
-//! demo workload generator, and the counters `/metrics` shows.
+//! intake (parsing HTTP bodies and file lines), the HTTP intake route, file
+//! import, the Kafka consumer and emitter, the demo workload generator, and
+//! the counters `/metrics` shows.
+//!
+//! Every source hands its records to the one [`folder::Folder`], which owns
+//! the ledger writer, the WAL choice (from the source's
+//! [`folder::Redelivery`]), the counters and the outcomes.
 
 pub mod demo;
+pub mod folder;
+pub mod http;
 pub mod import;
 pub mod intake;
 pub mod kafka;
 pub mod metrics;
 
+pub use folder::{Batch, FoldError, Folded, Folder, Redelivery};
 pub use intake::{parse_batch, Accepted, Format, IntakeError};

@@ -6,6 +6,7 @@
 //! Determinism: nothing here reads the clock or randomness. The same records
 //! in the same order give the same entries and hashes on any machine.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
@@ -36,6 +37,12 @@ pub struct Record {
     /// Set by a source that already knows the record is invalid (with the
     /// reason): it is quarantined at its position instead of decoded.
     pub rejected: Option<String>,
+    /// The event `payload` decodes to, when the source has already decoded
+    /// and validated it (HTTP and file intake), so the fold does not decode
+    /// it a second time. `None`: the fold decodes `payload` (Kafka, rebuild).
+    /// Private so that only [`Record::with_event`], which states the
+    /// contract, can set it.
+    decoded: Option<Event>,
 }
 
 impl Record {
@@ -44,7 +51,16 @@ impl Record {
             source,
             payload,
             rejected: None,
+            decoded: None,
         }
+    }
+
+    /// Attaches the event the source decoded `payload` into and validated.
+    /// The caller vouches for both: the entry stores `payload`, while the
+    /// indexes and the policy rules read `event`.
+    pub fn with_event(mut self, event: Event) -> Self {
+        self.decoded = Some(event);
+        self
     }
 }
 
@@ -449,9 +465,12 @@ impl Ledger {
             touched_offsets[slot].2 = src.offset + 1;
             let shard = src.partition;
 
-            let decoded = match &rec.rejected {
-                Some(reason) => Err(reason.clone()),
-                None => decode_valid(&rec.payload),
+            let decoded = match (&rec.rejected, &rec.decoded) {
+                (Some(reason), _) => Err(reason.clone()),
+                // Decoded and validated by the source; only the stored size,
+                // a limit of the ledger rather than of the source, is checked.
+                (None, Some(event)) => check_size(&rec.payload).map(|()| Cow::Borrowed(event)),
+                (None, None) => decode_valid(&rec.payload).map(Cow::Owned),
             };
             let event = match decoded {
                 Ok(e) => e,
@@ -638,6 +657,14 @@ impl Drop for Ledger {
 
 /// Decodes and validates a record value; the error is the quarantine reason.
 pub fn decode_valid(payload: &[u8]) -> std::result::Result<Event, String> {
+    check_size(payload)?;
+    let event = Event::decode(payload).map_err(|e| format!("protobuf decode failed: {e}"))?;
+    custody_proto::validate(&event).map_err(|e| format!("invalid event: {e}"))?;
+    Ok(event)
+}
+
+/// The size limits of a stored record value; the error is the quarantine reason.
+fn check_size(payload: &[u8]) -> std::result::Result<(), String> {
     if payload.is_empty() {
         return Err("empty record value".into());
     }
@@ -647,9 +674,7 @@ pub fn decode_valid(payload: &[u8]) -> std::result::Result<Event, String> {
             payload.len()
         ));
     }
-    let event = Event::decode(payload).map_err(|e| format!("protobuf decode failed: {e}"))?;
-    custody_proto::validate(&event).map_err(|e| format!("invalid event: {e}"))?;
-    Ok(event)
+    Ok(())
 }
 
 /// The law-enforcement request an event belongs to, if any.

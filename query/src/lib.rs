@@ -1,8 +1,8 @@
-//! The HTTP service (axum): event intake for the embedded path, checkpoints,
-//! and the reports. Handlers are thin: parsing and folding live in
-//! `custody-ingest` and `custody-ledger`, report building in the pure
-//! `custody_verify::reports` pipeline, reading its inputs in [`source`],
-//! rendering in [`render`], roles in [`auth`].
+//! The HTTP service (axum): checkpoints and the reports, with event intake
+//! (`POST /v1/events`) merged in from `custody-ingest`, which owns it; this
+//! crate only says who may post ([`intake_authorizer`]). Handlers are thin:
+//! report building lives in the pure `custody_verify::reports` pipeline, reading its inputs
+//! in [`source`], roles in [`auth`].
 
 pub mod api;
 pub mod auth;
@@ -17,20 +17,20 @@ pub use custody_verify::reports;
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
+use custody_ingest::http::{Authorizer, HttpError, Intake};
 use custody_ingest::kafka::Emitter;
 use custody_ingest::metrics::Metrics;
-use custody_ingest::{parse_batch, Format};
-use custody_ledger::{Ledger, Outcome, Store};
+use custody_ingest::Folder;
+use custody_ledger::{Ledger, Store};
 use serde_json::json;
 
-/// Largest accepted request body.
-pub const MAX_BODY_BYTES: usize = 16 << 20;
+/// Largest accepted request body, the same as intake's.
+pub use custody_ingest::http::MAX_BODY_BYTES;
 
 /// Shared state of the service.
 #[derive(Clone)]
@@ -54,6 +54,12 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             emitter: None,
         }
+    }
+
+    /// The folder over this service's writer and counters, for the sources
+    /// that run beside it (HTTP intake, the Kafka consumer).
+    pub fn folder(&self) -> Folder {
+        Folder::new(self.ledger.clone(), self.metrics.clone())
     }
 }
 
@@ -81,25 +87,48 @@ impl ApiError {
     }
 }
 
+impl From<ApiError> for HttpError {
+    fn from(e: ApiError) -> Self {
+        HttpError {
+            status: e.status,
+            message: e.message,
+            field: e.field,
+            index: e.index,
+        }
+    }
+}
+
+/// Rendered by intake's error type, so every endpoint answers in one shape.
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = json!({ "error": self.message, "status": self.status.as_u16() });
-        if let Some(f) = self.field {
-            body["field"] = json!(f);
-        }
-        if let Some(i) = self.index {
-            body["index"] = json!(i);
-        }
-        (self.status, Json(body)).into_response()
+        HttpError::from(self).into_response()
     }
+}
+
+/// Who may post events: the bearer-token rule of [`api`], handed to the
+/// intake route, which lives in `custody-ingest` and knows no tokens.
+pub fn intake_authorizer(state: AppState) -> Authorizer {
+    Arc::new(move |headers| {
+        let state = state.clone();
+        Box::pin(async move {
+            api::authorize_intake(&state, &headers)
+                .await
+                .map_err(HttpError::from)
+        })
+    })
 }
 
 /// Builds the router.
 pub fn router(state: AppState) -> Router {
+    let intake = Intake {
+        folder: state.folder(),
+        emitter: state.emitter.clone(),
+        authorize: intake_authorizer(state.clone()),
+    };
     Router::new()
         .route("/", get(index))
         .route("/healthz", get(|| async { "ok" }))
-        .route("/v1/events", post(post_events))
+        .merge(custody_ingest::http::router(intake))
         .route("/v1/checkpoint", get(get_checkpoint))
         .route("/v1/public-key", get(get_public_key))
         .route("/metrics", get(get_metrics))
@@ -114,116 +143,6 @@ pub fn now_ms() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
-}
-
-fn format_of(headers: &HeaderMap) -> Result<Format, ApiError> {
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("application/json");
-    let mime = ct
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    match mime.as_str() {
-        "application/json" | "application/x-ndjson" | "application/jsonl" | "" => Ok(Format::Json),
-        "application/x-protobuf" | "application/protobuf" => {
-            if ct.contains("delimited=true") {
-                Ok(Format::ProtobufDelimited)
-            } else {
-                Ok(Format::Protobuf)
-            }
-        }
-        "application/x-protobuf-delimited" => Ok(Format::ProtobufDelimited),
-        other => Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            format!(
-                "content type `{other}` is not accepted; use application/json (one event, an array or JSON lines), \
-                 application/x-protobuf (one event) or application/x-protobuf-delimited (a batch)"
-            ),
-        )),
-    }
-}
-
-/// `POST /v1/events`: one event or a batch, all or nothing. Every event is
-/// validated before any is folded, so a 4xx means nothing was written.
-async fn post_events(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    api::authorize_intake(&state, &headers).await?;
-    let format = format_of(&headers)?;
-    let accepted = parse_batch(format, &body).map_err(|e| ApiError {
-        status: StatusCode::UNPROCESSABLE_ENTITY,
-        message: e.to_string(),
-        field: e.field.clone(),
-        index: Some(e.index),
-    })?;
-    if let Some(emitter) = &state.emitter {
-        let events: Vec<_> = accepted.into_iter().map(|a| a.event).collect();
-        let sent = emitter
-            .send(&events)
-            .await
-            .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
-        return Ok(Json(
-            json!({ "accepted": events.len(), "sentToKafka": sent }),
-        ));
-    }
-    let ids: Vec<String> = accepted.iter().map(|a| a.event.event_id.clone()).collect();
-    let global: Vec<bool> = accepted
-        .iter()
-        .map(|a| a.event.customer_id.is_empty())
-        .collect();
-    let ledger = state.ledger.clone();
-    let (summary, shards) = tokio::task::spawn_blocking(move || {
-        let mut ledger = ledger
-            .lock()
-            .map_err(|_| ApiError::internal("ledger lock poisoned"))?;
-        let records = ledger.embedded_records(
-            accepted
-                .into_iter()
-                .map(|a| (a.event.customer_id, a.bytes))
-                .collect(),
-        );
-        let summary = ledger.fold(&records).map_err(ApiError::internal)?;
-        Ok::<_, ApiError>((summary, ledger.embedded_shards() as usize))
-    })
-    .await
-    .map_err(ApiError::internal)??;
-    // A global event (no customer) fans out to every shard: one result each.
-    let mut outcomes = summary.outcomes.iter();
-    let mut results = Vec::with_capacity(ids.len());
-    for (id, global) in ids.iter().zip(&global) {
-        let n = if *global { shards } else { 1 };
-        let mine: Vec<&Outcome> = outcomes.by_ref().take(n).collect();
-        let per_shard: Vec<serde_json::Value> = mine.iter().map(|o| outcome_json(o)).collect();
-        let mut r = per_shard.first().cloned().unwrap_or_else(|| json!({}));
-        r["eventId"] = json!(id);
-        if *global {
-            r["shards"] = json!(per_shard);
-        }
-        results.push(r);
-    }
-    Ok(Json(json!({
-        "accepted": ids.len(),
-        "folded": summary.folded,
-        "duplicates": summary.duplicates,
-        "results": if ids.len() <= 1000 { json!(results) } else { json!(null) },
-    })))
-}
-
-fn outcome_json(o: &Outcome) -> serde_json::Value {
-    match o {
-        Outcome::Folded { shard, seq } => json!({"status": "folded", "shard": shard, "seq": seq}),
-        Outcome::Duplicate { shard, seq } => {
-            json!({"status": "duplicate", "shard": shard, "seq": seq})
-        }
-        Outcome::AlreadyFolded => json!({"status": "already_folded"}),
-        Outcome::Quarantined { reason } => json!({"status": "quarantined", "reason": reason}),
-    }
 }
 
 /// `GET /v1/checkpoint`: the latest signed checkpoint. Signing happens on

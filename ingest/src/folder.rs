@@ -1,0 +1,317 @@
+//! The one folder every source hands its records to.
+//!
+//! Sources (HTTP intake, file import, the Kafka consumer) only produce
+//! records; the [`Folder`] owns what is common to all of them: the single
+//! ledger writer, the choice between a logged and an unlogged write (from how
+//! the source can deliver again, [`Redelivery`]), the counters `/metrics`
+//! shows, and the outcome of every record. No source calls `Ledger::fold*`
+//! or touches the metrics itself, so a new source cannot forget either.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use custody_ledger::{FoldSummary, Ledger, Outcome, Record, StoreError};
+
+use crate::intake::Accepted;
+use crate::metrics::{Metrics, PartitionDelta};
+
+/// Whether a source can deliver a batch again after a crash. This, and
+/// nothing else, decides whether the batch is written with the WAL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redelivery {
+    /// The source re-reads from the next offsets stored with the batch
+    /// (Kafka, a file): written without the WAL, so a crash loses the
+    /// unflushed batches together with their offsets and the source sends
+    /// them again (`Ledger::fold_replayable`).
+    FromStoredOffsets,
+    /// The source cannot send again (an HTTP client that was answered 200):
+    /// written with the WAL, durable when the fold returns (`Ledger::fold`).
+    Impossible,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FoldError {
+    #[error("ledger: {0}")]
+    Ledger(#[from] StoreError),
+    /// A fold panicked while holding the writer; memory may be ahead of
+    /// storage, so nothing more is folded until the process restarts.
+    #[error("the ledger writer is poisoned by an earlier panic; restart the process")]
+    Poisoned,
+    /// The embedded records did not line up with the events they came from
+    /// (a bug): nothing was folded.
+    #[error("routing embedded events to shards: {0}")]
+    Routing(String),
+}
+
+/// What a source hands to the folder in one call; folded as one atomic batch.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// Decoded, validated events of the embedded source (HTTP bodies, file
+    /// lines). The folder routes each to its customer's shard (a global event
+    /// to every shard) and numbers them under the writer's lock, which is what
+    /// makes their offsets unique.
+    pub embedded: Vec<Accepted>,
+    /// Records that carry their own source position (Kafka records, the
+    /// rejected lines of a file), folded after the embedded events.
+    pub positioned: Vec<Record>,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.embedded.is_empty() && self.positioned.is_empty()
+    }
+}
+
+/// The result of one batch: the summary of `Ledger::fold*`, the records as
+/// folded (their positions), and which records each embedded event became.
+#[derive(Debug)]
+pub struct Folded {
+    pub summary: FoldSummary,
+    /// The records in fold order, one outcome each in `summary.outcomes`.
+    pub records: Vec<Record>,
+    /// Records per embedded event, in order: 1, or the shard count for a
+    /// global event. The positioned records follow them.
+    fanout: Vec<usize>,
+}
+
+impl Folded {
+    /// The outcomes of each embedded event, in the order given: one, or one
+    /// per shard for a global event (no customer).
+    pub fn per_event(&self) -> impl Iterator<Item = &[Outcome]> {
+        let mut start = 0;
+        self.fanout.iter().map(move |n| {
+            let end = (start + n).min(self.summary.outcomes.len());
+            let slice = &self.summary.outcomes[start.min(end)..end];
+            start = end;
+            slice
+        })
+    }
+}
+
+/// A handle on the single ledger writer and the shared counters. Clones
+/// share both, so the HTTP service and the Kafka consumer fold through the
+/// same writer.
+#[derive(Clone)]
+pub struct Folder {
+    ledger: Arc<Mutex<Ledger>>,
+    metrics: Arc<Metrics>,
+}
+
+impl Folder {
+    pub fn new(ledger: Arc<Mutex<Ledger>>, metrics: Arc<Metrics>) -> Self {
+        Folder { ledger, metrics }
+    }
+
+    /// A folder over a ledger of its own, with fresh counters (for the CLI).
+    pub fn open(ledger: Ledger) -> Self {
+        Folder::new(Arc::new(Mutex::new(ledger)), Arc::new(Metrics::default()))
+    }
+
+    pub fn ledger(&self) -> &Arc<Mutex<Ledger>> {
+        &self.ledger
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// Locks the writer (for reads between batches, and for a checkpoint).
+    pub fn lock(&self) -> Result<MutexGuard<'_, Ledger>, FoldError> {
+        self.ledger.lock().map_err(|_| FoldError::Poisoned)
+    }
+
+    /// Next offset to read for a source partition.
+    pub fn next_offset(&self, topic: &str, partition: u32) -> Result<u64, FoldError> {
+        Ok(self.lock()?.next_offset(topic, partition))
+    }
+
+    /// Folds one batch as one atomic write, logged or not as `redelivery`
+    /// says, and counts it. Blocks on the writer: call it off async threads.
+    pub fn fold(&self, redelivery: Redelivery, batch: Batch) -> Result<Folded, FoldError> {
+        let started = Instant::now();
+        let folded = {
+            let mut ledger = self.lock()?;
+            let (mut records, fanout) = route_embedded(&ledger, batch.embedded)?;
+            records.extend(batch.positioned);
+            let summary = match redelivery {
+                Redelivery::FromStoredOffsets => ledger.fold_replayable(&records)?,
+                Redelivery::Impossible => ledger.fold(&records)?,
+            };
+            Folded {
+                summary,
+                records,
+                fanout,
+            }
+        };
+        self.metrics.record_batch(started.elapsed().as_secs_f64());
+        self.count(&folded);
+        Ok(folded)
+    }
+
+    fn count(&self, folded: &Folded) {
+        let mut deltas: std::collections::BTreeMap<(&str, u32), PartitionDelta> =
+            Default::default();
+        for (r, o) in folded.records.iter().zip(&folded.summary.outcomes) {
+            let d = deltas
+                .entry((r.source.topic.as_str(), r.source.partition))
+                .or_default();
+            match o {
+                Outcome::Folded { .. } => d.folded += 1,
+                Outcome::Duplicate { .. } => d.duplicates += 1,
+                Outcome::Quarantined { .. } => d.quarantined += 1,
+                Outcome::AlreadyFolded => {}
+            }
+        }
+        for ((topic, partition), d) in deltas {
+            self.metrics.record_partition(topic, partition, d);
+        }
+    }
+}
+
+/// Records of the embedded source for `events`, each carrying its decoded
+/// event so the fold does not decode it again, and the record count of each.
+fn route_embedded(
+    ledger: &Ledger,
+    events: Vec<Accepted>,
+) -> Result<(Vec<Record>, Vec<usize>), FoldError> {
+    if events.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let shards = ledger.embedded_shards() as usize;
+    let (routes, events): (Vec<_>, Vec<_>) = events
+        .into_iter()
+        .map(|a| ((a.event.customer_id.clone(), a.bytes), a.event))
+        .unzip();
+    // `embedded_records` puts a global event (no customer) on every shard and
+    // any other on one, in input order; the same rule splits the result back.
+    let mut routed = ledger.embedded_records(routes).into_iter();
+    let mut records = Vec::with_capacity(routed.len());
+    let mut fanout = Vec::with_capacity(events.len());
+    for (i, event) in events.into_iter().enumerate() {
+        let n = if event.customer_id.is_empty() {
+            shards
+        } else {
+            1
+        };
+        let short = || FoldError::Routing(format!("event {i} has fewer than {n} records"));
+        for _ in 1..n {
+            let r = routed.next().ok_or_else(short)?;
+            records.push(r.with_event(event.clone()));
+        }
+        let r = routed.next().ok_or_else(short)?;
+        records.push(r.with_event(event));
+        fanout.push(n);
+    }
+    if routed.next().is_some() {
+        return Err(FoldError::Routing(
+            "more records than the events give".into(),
+        ));
+    }
+    Ok((records, fanout))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::intake::{parse_batch, Format};
+    use custody_ledger::{SourcePosition, EMBEDDED_TOPIC};
+
+    fn event(id: &str, customer: &str) -> String {
+        format!(
+            r#"{{"eventId":"{id}","customerId":"{customer}","occurredAt":"2026-01-01T00:00:00Z","actor":{{"id":"a","role":"ROLE_SUPPORT_ENGINEER"}},"dataAccessed":{{"purpose":"PURPOSE_PROVIDING_SUPPORT","categories":["DATA_CATEGORY_CUSTOMER"]}}}}"#
+        )
+    }
+
+    /// A global event: no customer, so it goes to every shard.
+    const REGISTRY: &str = r#"{"eventId":"g1","occurredAt":"2026-01-01T00:00:00Z","subcontractorRegistered":{"subcontractorId":"s1","name":"S","country":"DE","attestationReference":"ATT-1","attestationValidFrom":"2025-01-01T00:00:00Z","attestationValidTo":"2027-01-01T00:00:00Z"}}"#;
+
+    fn accepted(lines: &[String]) -> Vec<Accepted> {
+        parse_batch(Format::Json, lines.join("\n").as_bytes()).expect("valid batch")
+    }
+
+    #[test]
+    fn global_events_fan_out_and_every_outcome_is_counted() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let folder = Folder::open(Ledger::open(dir.path()).expect("open"));
+        let shards = folder.lock().expect("lock").embedded_shards() as usize;
+        let lines = vec![
+            event("e1", "c1"),
+            REGISTRY.to_string(),
+            event("e1", "c1"),
+            event("e2", "c2"),
+        ];
+        let mut batch = Batch {
+            embedded: accepted(&lines),
+            ..Batch::default()
+        };
+        let mut rejected = Record::new(
+            SourcePosition {
+                topic: "import:x".into(),
+                partition: 0,
+                offset: 9,
+                timestamp_ms: 0,
+            },
+            b"not json".to_vec(),
+        );
+        rejected.rejected = Some("bad line".into());
+        batch.positioned.push(rejected);
+        let folded = folder.fold(Redelivery::Impossible, batch).expect("fold");
+
+        let per_event: Vec<&[Outcome]> = folded.per_event().collect();
+        assert_eq!(per_event.len(), 4);
+        assert_eq!(
+            per_event[1].len(),
+            shards,
+            "a global event is on every shard"
+        );
+        assert!(matches!(per_event[0], [Outcome::Folded { .. }]));
+        assert!(matches!(per_event[2], [Outcome::Duplicate { .. }]));
+        assert_eq!(folded.summary.outcomes.len(), 3 + shards + 1);
+        assert!(matches!(
+            folded.summary.outcomes.last(),
+            Some(Outcome::Quarantined { reason }) if reason == "bad line"
+        ));
+        assert_eq!(folded.summary.folded, 2 + shards as u64);
+        let (f, d, q) = folder.metrics().totals();
+        assert_eq!((f, d, q), (2 + shards as u64, 1, 1));
+        assert!(folder
+            .metrics()
+            .render()
+            .contains("custody_fold_batch_seconds_count 1"));
+        assert!(folder.next_offset(EMBEDDED_TOPIC, 0).expect("offset") > 0);
+    }
+
+    #[test]
+    fn decoded_events_fold_to_the_same_entries_as_raw_records() {
+        // The fold trusts an event the source decoded; the chain it writes
+        // must be the one it would have written decoding the bytes itself.
+        let lines: Vec<String> = (0..40)
+            .map(|i| event(&format!("e{i}"), &format!("c{}", i % 5)))
+            .chain([REGISTRY.to_string()])
+            .collect();
+        let a = tempfile::tempdir().expect("tmp");
+        let b = tempfile::tempdir().expect("tmp");
+        let decoded = Folder::open(Ledger::open(a.path()).expect("open"));
+        decoded
+            .fold(
+                Redelivery::FromStoredOffsets,
+                Batch {
+                    embedded: accepted(&lines),
+                    ..Batch::default()
+                },
+            )
+            .expect("fold");
+        let mut raw = Ledger::open(b.path()).expect("open");
+        let records = raw.embedded_records(
+            accepted(&lines)
+                .into_iter()
+                .map(|a| (a.event.customer_id, a.bytes))
+                .collect(),
+        );
+        raw.fold(&records).expect("fold");
+        let ledger = decoded.lock().expect("lock");
+        assert_eq!(ledger.heads(), raw.heads());
+        let report = custody_ledger::verify_store(ledger.store(), None, |_| {}).expect("verify");
+        assert!(report.ok(), "{:?}", report.problems);
+    }
+}
