@@ -463,19 +463,31 @@ async fn record_read(
             })?;
         return Ok(());
     }
-    let bytes = event.encode_to_vec();
-    let customer = event.customer_id.clone();
-    with_ledger(state, move |l| {
-        let records = l.embedded_records(vec![(customer, bytes)]);
-        let summary = l.fold(&records).map_err(ApiError::internal)?;
-        match summary.outcomes.first() {
-            Some(Outcome::Quarantined { reason }) => Err(ApiError::internal(format!(
-                "report read was quarantined: {reason}"
-            ))),
-            _ => Ok(()),
-        }
+    // Through the one folder, like every other source: the read is written
+    // with the WAL (an answered request cannot be sent again) and counted.
+    let folder = state.folder();
+    let accepted = custody_ingest::Accepted {
+        bytes: event.encode_to_vec(),
+        event,
+    };
+    let folded = tokio::task::spawn_blocking(move || {
+        folder.fold(
+            custody_ingest::Redelivery::Impossible,
+            custody_ingest::Batch {
+                embedded: vec![accepted],
+                positioned: Vec::new(),
+            },
+        )
     })
     .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
+    match folded.summary.outcomes.first() {
+        Some(Outcome::Quarantined { reason }) => Err(ApiError::internal(format!(
+            "report read was quarantined: {reason}"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// The one way every report endpoint answers: sign nothing, take no
