@@ -131,8 +131,7 @@ pub(crate) async fn authorize_intake(
     headers: &HeaderMap,
 ) -> Result<(), ApiError> {
     let token = bearer_of(headers);
-    let principal = with_ledger(state, move |l| {
-        let store = l.store();
+    let principal = with_reader(state, move |store| {
         if !auth::any_tokens(store).map_err(ApiError::internal)? {
             return Ok(None);
         }
@@ -213,8 +212,8 @@ async fn get_tokens(
 ) -> Result<Response, ApiError> {
     let reader = authenticate(&state, &headers).await?;
     officer_only(&reader)?;
-    let list = with_ledger(&state, |l| {
-        auth::list_tokens(l.store()).map_err(ApiError::internal)
+    let list = with_reader(&state, |store| {
+        auth::list_tokens(store).map_err(ApiError::internal)
     })
     .await?;
     Ok(Json(list).into_response())
@@ -231,6 +230,9 @@ async fn post_revoke_token(
     let id = with_ledger(&state, move |l| {
         auth::revoke_token(l, &id).map_err(|e| match e {
             auth::AuthError::Invalid(m) => ApiError::new(StatusCode::NOT_FOUND, m),
+            e @ auth::AuthError::LastOfficer(_) => {
+                ApiError::new(StatusCode::CONFLICT, e.to_string())
+            }
             other => ApiError::internal(other),
         })
     })

@@ -66,6 +66,12 @@ pub enum AuthError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Invalid(String),
+    /// Revoking it would leave no officer able to administer tokens or read
+    /// officer reports over HTTP.
+    #[error(
+        "`{0}` is the last officer token that is not revoked; create another officer token first, then revoke this one"
+    )]
+    LastOfficer(String),
 }
 
 pub fn token_hash(token: &str) -> [u8; 32] {
@@ -201,6 +207,15 @@ pub fn revoke_token(ledger: &mut Ledger, id_or_token: &str) -> Result<String, Au
         }
     }
     if let Some((k, mut stored)) = found {
+        if stored.grant.role == Role::Officer && !stored.revoked {
+            let officers = list_tokens(ledger.store())?
+                .into_iter()
+                .filter(|t| t.role == Role::Officer && !t.revoked)
+                .count();
+            if officers <= 1 {
+                return Err(AuthError::LastOfficer(wanted));
+            }
+        }
         let hash: [u8; 32] = k.as_ref().try_into().map_err(|_| {
             AuthError::Store(StoreError::Corrupt {
                 what: "token key".into(),
