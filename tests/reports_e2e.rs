@@ -152,6 +152,23 @@ fn report_endpoints_enforce_roles() {
         &[("Authorization", &officer)],
     );
     assert_eq!((code, json(&body)["field"].clone()), (400, "state".into()));
+    // A customer filter that no event could carry is a 400, and nothing is
+    // written (no read recorded, nothing quarantined).
+    let quarantined = |server: &Server| -> u64 {
+        let (_, body) = server.request("GET", "/v1/status", &[], b"");
+        json(&body)["quarantined"].as_u64().expect("quarantined")
+    };
+    let before = quarantined(&server);
+    for bad in ["", "%0A", "a%09b"] {
+        let (code, _, body) = get(
+            server.addr,
+            &format!("/v1/findings?customer={bad}"),
+            &[("Authorization", &officer)],
+        );
+        assert_eq!(code, 400, "customer={bad}: {body}");
+        assert_eq!(json(&body)["field"], "customer", "{body}");
+    }
+    assert_eq!(quarantined(&server), before);
 
     // Once tokens exist, posting events needs an emitter or officer token.
     let event = format!(

@@ -15,7 +15,7 @@ pub use json::{event_from_json, event_to_json, JsonError};
 pub use pbjson_types::Timestamp;
 pub use v1::event::Kind;
 pub use v1::Event;
-pub use validate::{validate, ValidationError};
+pub use validate::{validate, validate_id, ValidationError};
 
 /// Milliseconds since the Unix epoch of a protobuf timestamp (saturating).
 pub fn timestamp_ms(ts: &Timestamp) -> i64 {

@@ -26,6 +26,13 @@ fn err(field: impl Into<String>, reason: impl Into<String>) -> ValidationError {
     }
 }
 
+/// Checks an identifier (customer, event, actor, request id) as events
+/// require it: present, at most 256 bytes, no control characters. For
+/// parameters that name one, such as a report's customer.
+pub fn validate_id(field: &str, value: &str) -> Result<(), ValidationError> {
+    id(field, value)
+}
+
 fn id(field: &str, value: &str) -> Result<(), ValidationError> {
     if value.is_empty() {
         return Err(err(field, "required"));
@@ -92,8 +99,14 @@ pub fn validate(event: &Event) -> Result<(), ValidationError> {
         .ok_or_else(|| err("kind", "one event kind (e.g. `dataAccessed`) is required"))?;
     let global = matches!(kind, Kind::SubcontractorRegistered(_));
     if global {
-        if event.customer_id.len() > MAX_ID_LEN {
-            return Err(err("customerId", "too long"));
+        // A registration is folded into every shard (each replica keeps the
+        // registry it judges handoffs by); a customer id would route it to
+        // one shard only.
+        if !event.customer_id.is_empty() {
+            return Err(err(
+                "customerId",
+                "must be empty for subcontractorRegistered: it is a global event, folded into every shard",
+            ));
         }
     } else {
         id("customerId", &event.customer_id)?;
@@ -239,6 +252,30 @@ mod tests {
     #[test]
     fn accepts_a_complete_access() {
         assert_eq!(validate(&access("")), Ok(()));
+    }
+
+    #[test]
+    fn a_registration_carries_no_customer() {
+        let mut e = event_from_json(
+            r#"{"eventId":"r1","occurredAt":"2026-01-01T00:00:00Z",
+               "actor":{"id":"a","role":"ROLE_SUPPORT_ENGINEER"},
+               "subcontractorRegistered":{"subcontractorId":"sub-a","name":"Sub A","country":"IE",
+                 "attestationValidFrom":"2025-01-01T00:00:00Z","attestationValidTo":"2027-01-01T00:00:00Z"}}"#,
+        )
+        .expect("json");
+        assert_eq!(validate(&e), Ok(()));
+        e.customer_id = "c1".into();
+        let err = validate(&e).unwrap_err();
+        assert_eq!(err.field, "customerId");
+        assert!(err.reason.contains("global event"), "{err:?}");
+    }
+
+    #[test]
+    fn identifiers_for_parameters() {
+        assert!(validate_id("customer", "cust-1").is_ok());
+        assert_eq!(validate_id("customer", "").unwrap_err().reason, "required");
+        assert!(validate_id("customer", "a\nb").is_err());
+        assert!(validate_id("customer", &"x".repeat(300)).is_err());
     }
 
     #[test]

@@ -62,8 +62,8 @@ impl Filter {
                 return Err(("rule", format!("`{r}` is not a rule id (see RULES.md)")));
             }
         }
-        if self.customer.as_deref() == Some("") {
-            return Err(("customer", "must not be empty".into()));
+        if let Some(c) = &self.customer {
+            custody_proto::validate_id("customer", c).map_err(|e| ("customer", e.reason))?;
         }
         Ok(())
     }
