@@ -114,16 +114,32 @@ fn split(format: Format, body: &[u8]) -> Result<Vec<Item<'_>>, IntakeError> {
                     .map(|v| Item::Json(std::borrow::Cow::Owned(v.to_string())))
                     .collect())
             } else {
-                // One object, or JSON lines (one object per non-blank line).
-                let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-                if lines.len() <= 1 {
-                    Ok(vec![Item::Json(std::borrow::Cow::Borrowed(text))])
-                } else {
-                    Ok(lines
-                        .into_iter()
-                        .map(|l| Item::Json(std::borrow::Cow::Borrowed(l)))
-                        .collect())
+                // One object (however it is laid out, pretty-printed too), or
+                // a sequence of objects (JSON lines): read value after value.
+                // IgnoredAny only finds each value's end, cheaply; the event
+                // parser then reads exactly that slice.
+                let mut items = Vec::new();
+                let mut values =
+                    serde_json::Deserializer::from_str(text).into_iter::<serde::de::IgnoredAny>();
+                let mut start = 0;
+                loop {
+                    match values.next() {
+                        None => break,
+                        Some(Ok(_)) => {
+                            let end = values.byte_offset();
+                            items.push(Item::Json(std::borrow::Cow::Borrowed(&text[start..end])));
+                            start = end;
+                        }
+                        Some(Err(e)) => {
+                            return Err(IntakeError {
+                                index: items.len(),
+                                field: None,
+                                message: format!("not JSON: {e}"),
+                            })
+                        }
+                    }
                 }
+                Ok(items)
             }
         }
     }
@@ -144,8 +160,19 @@ fn accept(format: Format, item: Item<'_>) -> Result<Accepted, (Option<String>, S
             (event, bytes.to_vec())
         }
         Item::Json(text) => {
-            let event = event_from_json(&text).map_err(|e| (None, e.to_string()))?;
+            let event = event_from_json(&text).map_err(|e| (e.field.clone(), e.to_string()))?;
             let bytes = event.encode_to_vec();
+            // The fold refuses larger records; refusing here keeps the
+            // batch all or nothing.
+            if bytes.len() > MAX_EVENT_BYTES {
+                return Err((
+                    None,
+                    format!(
+                        "event is {} bytes as protobuf, limit {MAX_EVENT_BYTES}",
+                        bytes.len()
+                    ),
+                ));
+            }
             (event, bytes)
         }
     };
@@ -169,6 +196,52 @@ mod tests {
             parse_batch(Format::Json, lines.as_bytes()).unwrap().len(),
             3
         );
+    }
+
+    #[test]
+    fn a_pretty_printed_object_is_one_event() {
+        let pretty =
+            serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(GOOD).unwrap())
+                .unwrap();
+        assert!(pretty.lines().count() > 5);
+        assert_eq!(
+            parse_batch(Format::Json, pretty.as_bytes()).unwrap().len(),
+            1
+        );
+        // Two pretty objects one after the other are two events.
+        let two = format!("{pretty}\n{pretty}");
+        assert_eq!(parse_batch(Format::Json, two.as_bytes()).unwrap().len(), 2);
+        // A broken second line is named by its position.
+        let broken = format!("{GOOD}\n{{\"eventId\": ");
+        assert_eq!(
+            parse_batch(Format::Json, broken.as_bytes())
+                .unwrap_err()
+                .index,
+            1
+        );
+    }
+
+    #[test]
+    fn an_oversized_json_event_refuses_the_batch() {
+        let big = GOOD.replace("\"caseId\":\"\"", "").replace(
+            "\"customerId\":\"c1\",",
+            &format!(
+                "\"customerId\":\"c1\",\"caseId\":\"{}\",",
+                "x".repeat(MAX_EVENT_BYTES)
+            ),
+        );
+        let lines = format!("{GOOD}\n{big}\n");
+        let err = parse_batch(Format::Json, lines.as_bytes()).unwrap_err();
+        assert_eq!(err.index, 1);
+        assert!(err.message.contains("limit"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_timestamp_names_its_field() {
+        let bad = GOOD.replace("2026-01-01T00:00:00Z", "2026-05-01 10:00");
+        let err = parse_batch(Format::Json, bad.as_bytes()).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("occurredAt"));
+        assert!(err.message.contains("RFC 3339"), "{err}");
     }
 
     #[test]
