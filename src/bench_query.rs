@@ -16,7 +16,6 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use custody_ingest::demo::Rng;
 use custody_ledger::Ledger;
 use custody_proto::v1::{
     Actor, CollectionMeans, CustomerProfileSet, DataAccessed, DataCategory, EntityKind, Purpose,
@@ -29,6 +28,7 @@ use custody_query::proofs as proof;
 use custody_query::reports::access_history::{self, DEFAULT_LIMIT};
 use custody_query::reports::{disclosure, gagged_requests, Audience, Period, Signed};
 use custody_query::source;
+use custody_testkit::demo::Rng;
 
 /// Parameters of the query benchmark (flags of `custody bench --query`).
 pub struct QueryBench {

@@ -1,8 +1,8 @@
 //! Sources that feed the fold and the sink services emit through: batch
-//! intake (HTTP bodies), file import, the Kafka consumer and emitter, the
-//! demo workload generator, and the counters `/metrics` shows.
+//! intake (HTTP bodies), file import, the Kafka consumer and emitter, and
+//! the counters `/metrics` shows. (The demo workload lives in
+//! `custody-testkit`.)
 
-pub mod demo;
 pub mod import;
 pub mod intake;
 pub mod kafka;
