@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use custody_ingest::demo::{self, DemoParams};
 use custody_ledger::{keys, verify_store, FoldOptions, Ledger, Record, Store};
+use custody_testkit::demo::{self, DemoParams};
 use sha2::{Digest, Sha256};
 
 #[derive(clap::Args)]

@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use custody_ingest::demo::{self, DemoParams};
 use custody_ingest::kafka::{run_consumer, ConsumerConfig, Emitter};
 use custody_ingest::Folder;
 use custody_ledger::Ledger;
+use custody_testkit::demo::{self, DemoParams};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};

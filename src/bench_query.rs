@@ -16,7 +16,6 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use custody_ingest::demo::Rng;
 use custody_ledger::Ledger;
 use custody_proto::v1::{
     Actor, CollectionMeans, CustomerProfileSet, DataAccessed, DataCategory, EntityKind, Purpose,
@@ -26,6 +25,7 @@ use custody_proto::{timestamp_from_ms, Event, Kind};
 use custody_query::auth::{self, Grant};
 use custody_query::proofs::ProofParams;
 use custody_query::source::produce;
+use custody_testkit::demo::Rng;
 use custody_verify::reports::access_history::DEFAULT_LIMIT;
 use custody_verify::reports::{
     AccessHistoryParams, AccessHistoryReport, Audience, CustomerParams, Disclosure, Period,

@@ -7,12 +7,12 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use custody_ingest::demo::{self, DemoParams};
 use custody_ingest::import::{format_for, import_file, ImportSummary};
 use custody_ingest::kafka::ConsumerConfig;
 use custody_ingest::Folder;
 use custody_ingest::Format;
 use custody_ledger::{verify_store, Ledger, Store, StoreError};
+use custody_testkit::demo::{self, DemoParams};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

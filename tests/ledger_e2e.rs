@@ -1,10 +1,13 @@
 //! End-to-end: the real binary folds the demo workload, verifies it, and
-//! names each kind of tampering done through RocksDB itself.
+//! names tampering done through RocksDB itself. Each kind of tampering is
+//! tested in-process in ledger/tests/tamper.rs; here the CLI's exit status
+//! and wording are.
 
 mod common;
 
 use common::*;
 use custody_ledger::keys;
+use custody_testkit::tamper::Tamper;
 
 /// Imports the demo workload into a fresh data directory.
 fn demo_ledger(dir: &std::path::Path) -> std::path::PathBuf {
@@ -12,18 +15,6 @@ fn demo_ledger(dir: &std::path::Path) -> std::path::PathBuf {
     let data = dir.join("data");
     run_ok(&["import", "--data", path_str(&data), path_str(&file)]);
     data
-}
-
-/// (shard, size) of the largest shard, read from RocksDB.
-fn largest_shard(db: &rocksdb::DB) -> (u32, u64) {
-    let cf = db.cf_handle(keys::CF_ENTRIES).unwrap();
-    let mut sizes = std::collections::BTreeMap::new();
-    for kv in db.iterator_cf(cf, rocksdb::IteratorMode::Start) {
-        let (k, _) = kv.unwrap();
-        let (shard, _) = keys::parse_entry(&k).unwrap();
-        *sizes.entry(shard).or_insert(0u64) += 1;
-    }
-    sizes.into_iter().max_by_key(|(_, n)| *n).unwrap()
 }
 
 fn verify_fails_with(data: &std::path::Path, expect: &[&str]) -> String {
@@ -61,10 +52,44 @@ fn demo_ledger_verifies() {
 }
 
 #[test]
-fn verify_rejects_checkpoints_signed_by_another_key() {
+fn verify_and_rebuild_name_tampering() {
     let dir = tempfile::tempdir().unwrap();
     let data = demo_ledger(dir.path());
-    // Another ledger, another key (`key export` no longer creates one).
+    let out = run_ok(&["rebuild", "--data", path_str(&data)]);
+    assert!(out.contains("OK:"), "{out}");
+    // Alter one policy-state value: rebuild names the column family (verify,
+    // which checks the entries, still passes).
+    Tamper::open(&data)
+        .unwrap()
+        .overwrite_first(keys::CF_STATE, b"{}")
+        .unwrap();
+    let out = run(&["rebuild", "--data", path_str(&data)]);
+    assert!(!out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("state") && l.contains("1 differ")),
+        "{stdout}"
+    );
+    run_ok(&["verify", "--data", path_str(&data)]);
+    // Flip one byte of an entry: verify names it by position.
+    let (shard, size) = {
+        let t = Tamper::open(&data).unwrap();
+        let (shard, size) = t.largest_shard().unwrap();
+        t.flip_entry_byte(shard, size / 2, 100).unwrap();
+        (shard, size)
+    };
+    let stdout = verify_fails_with(
+        &data,
+        &[
+            &format!("shard {shard} seq {}", size / 2),
+            "altered in storage",
+        ],
+    );
+    assert!(stdout.contains("TAMPERED:"), "{stdout}");
+    // A key that did not sign the checkpoints is named too (another
+    // ledger's: `key export` creates no key).
     let other = dir.path().join("other");
     run_ok(&[
         "demo",
@@ -75,88 +100,14 @@ fn verify_rejects_checkpoints_signed_by_another_key() {
         "--no-serve",
     ]);
     let other_key = run_ok(&["key", "export", "--data", path_str(&other)]);
-    let out = run(&[
-        "verify",
-        "--data",
-        path_str(&data),
-        "--public-key",
-        other_key.trim(),
-    ]);
+    verify_fails_with_key(&data, other_key.trim(), "was signed by key");
+}
+
+fn verify_fails_with_key(data: &std::path::Path, key: &str, expect: &str) {
+    let out = run(&["verify", "--data", path_str(data), "--public-key", key]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("was signed by key"));
-}
-
-#[test]
-fn flipped_byte_is_named_by_position() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = demo_ledger(dir.path());
-    let (shard, size) = {
-        let db = raw_db(&data);
-        let (shard, size) = largest_shard(&db);
-        let cf = db.cf_handle(keys::CF_ENTRIES).unwrap();
-        let key = keys::entry(shard, size / 2);
-        let mut v = db.get_cf(cf, key).unwrap().unwrap();
-        v[100] ^= 0x01;
-        db.put_cf(cf, key, v).unwrap();
-        (shard, size)
-    };
-    verify_fails_with(
-        &data,
-        &[
-            &format!("shard {shard} seq {}", size / 2),
-            "altered in storage",
-        ],
-    );
-}
-
-#[test]
-fn missing_entry_is_named_by_position() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = demo_ledger(dir.path());
-    let shard = {
-        let db = raw_db(&data);
-        let (shard, _) = largest_shard(&db);
-        let cf = db.cf_handle(keys::CF_ENTRIES).unwrap();
-        db.delete_cf(cf, keys::entry(shard, 10)).unwrap();
-        shard
-    };
-    verify_fails_with(&data, &[&format!("shard {shard} seq 10"), "missing"]);
-}
-
-#[test]
-fn truncated_shard_is_detected() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = demo_ledger(dir.path());
-    let (shard, size) = {
-        let db = raw_db(&data);
-        let (shard, size) = largest_shard(&db);
-        let cf = db.cf_handle(keys::CF_ENTRIES).unwrap();
-        for seq in size - 3..size {
-            db.delete_cf(cf, keys::entry(shard, seq)).unwrap();
-        }
-        (shard, size)
-    };
-    verify_fails_with(
-        &data,
-        &[&format!("shard {shard} seq {}", size - 3), "truncated"],
-    );
-}
-
-#[test]
-fn reordered_entries_are_detected() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = demo_ledger(dir.path());
-    let shard = {
-        let db = raw_db(&data);
-        let (shard, _) = largest_shard(&db);
-        let cf = db.cf_handle(keys::CF_ENTRIES).unwrap();
-        let a = db.get_cf(cf, keys::entry(shard, 5)).unwrap().unwrap();
-        let b = db.get_cf(cf, keys::entry(shard, 6)).unwrap().unwrap();
-        db.put_cf(cf, keys::entry(shard, 5), b).unwrap();
-        db.put_cf(cf, keys::entry(shard, 6), a).unwrap();
-        shard
-    };
-    verify_fails_with(&data, &[&format!("shard {shard} seq 5"), "reordered"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(expect), "{stdout}");
 }
 
 #[test]
@@ -250,34 +201,6 @@ fn demo_produces_a_finding_of_every_rule_and_a_clean_majority() {
         findings.len() * 10 < entries,
         "{} findings in {entries} entries",
         findings.len()
-    );
-}
-
-#[test]
-fn rebuild_reproduces_state_verdicts_and_indexes_and_names_a_change() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = demo_ledger(dir.path());
-    let out = run_ok(&["rebuild", "--data", path_str(&data)]);
-    assert!(out.contains("OK:"), "{out}");
-    // Alter one policy-state value through RocksDB: rebuild names the column family.
-    {
-        let db = raw_db(&data);
-        let cf = db.cf_handle(keys::CF_STATE).unwrap();
-        let (k, _) = db
-            .iterator_cf(cf, rocksdb::IteratorMode::Start)
-            .next()
-            .unwrap()
-            .unwrap();
-        db.put_cf(cf, k, b"{}").unwrap();
-    }
-    let out = run(&["rebuild", "--data", path_str(&data)]);
-    assert!(!out.status.success());
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout
-            .lines()
-            .any(|l| l.starts_with("state") && l.contains("1 differ")),
-        "{stdout}"
     );
 }
 

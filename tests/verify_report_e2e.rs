@@ -9,8 +9,8 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::*;
-use custody_ledger::keys::{self, CF_ENTRIES};
 use custody_ledger::Entry;
+use custody_testkit::tamper::Tamper;
 use serde_json::Value;
 
 const CUSTOMER: &str = "cust-00005";
@@ -310,14 +310,12 @@ fn an_entry_rewritten_after_a_report_breaks_consistency_with_the_saved_checkpoin
         .find(|(_, size)| size % 16 != 0)
         .expect("a shard whose size is not a multiple of 16");
     {
-        let db = raw_db(&data);
-        let cf = db.cf_handle(CF_ENTRIES).expect("entries CF");
-        let k = keys::entry(shard, size - 1);
-        let stored = db.get_cf(cf, k).unwrap().expect("entry");
+        let t = Tamper::open(&data).expect("open RocksDB");
+        let stored = t.entry(shard, size - 1).expect("entry");
         let (mut entry, _) = Entry::open(&stored).expect("entry opens");
         entry.source.timestamp_ms += 1;
         let (resealed, _) = entry.seal().expect("seals");
-        db.put_cf(cf, k, resealed).unwrap();
+        t.put_entry(shard, size - 1, &resealed).unwrap();
     }
     run_ok(&[
         "import",

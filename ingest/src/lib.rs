@@ -1,13 +1,12 @@
 //! Sources that feed the fold and the sink services emit through: batch
 //! intake (parsing HTTP bodies and file lines), the HTTP intake route, file
-//! import, the Kafka consumer and emitter, the demo workload generator, and
-//! the counters `/metrics` shows.
+//! import, the Kafka consumer and emitter, and the counters `/metrics`
+//! shows. (The demo workload lives in `custody-testkit`.)
 //!
 //! Every source hands its records to the one [`folder::Folder`], which owns
 //! the ledger writer, the WAL choice (from the source's
 //! [`folder::Redelivery`]), the counters and the outcomes.
 
-pub mod demo;
 pub mod folder;
 pub mod http;
 pub mod import;

@@ -154,8 +154,9 @@ pub fn apply(state: &mut ShardState, event: &Event, seq: u64, verdicts: &[Verdic
 
 /// Whether [`apply`] can change the state for this event and these verdicts.
 /// The ledger persists a customer's state only then, so the predicate must
-/// cover every branch of `apply` that writes (a test in custody-ingest folds
-/// the demo and compares the persisted state with the live one).
+/// cover every branch of `apply` that writes (policy/tests/properties.rs
+/// checks it against `apply` over arbitrary events; ledger/tests/demo_fold.rs
+/// folds the demo and compares the persisted state with the live one).
 pub fn changes_state(event: &Event, verdicts: &[Verdict]) -> bool {
     if verdicts.iter().any(|v| v.effect != Effect::Breach) {
         return true;

@@ -3,7 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use custody_policy::{apply, check, rule, CustomerState, Effect, ShardState, Verdict, RULES};
+use custody_policy::{
+    apply, changes_state, check, rule, CustomerState, Effect, ShardState, Verdict, RULES,
+};
 use custody_proto::v1::{self, Actor};
 use custody_proto::{Event, Kind, Timestamp};
 use proptest::prelude::*;
@@ -219,24 +221,22 @@ fn event() -> impl Strategy<Value = Event> {
         })
 }
 
-/// What the ledger persists after an event (mirrors `touches_state` and
-/// `write_state` in ledger/src/fold.rs): the event's customer, and the
-/// subcontractor a registration names; accesses and report reads without
-/// verdicts are skipped.
+/// What the ledger persists after an event: nothing unless the real
+/// [`changes_state`] says the event can change the state (the fold's
+/// optimisation); then, mirroring `write_state` in ledger/src/fold.rs, the
+/// event's customer and the subcontractor a registration names.
 #[derive(Default, PartialEq, Debug)]
 struct Persisted {
     customers: BTreeMap<String, String>,
     subcontractors: BTreeMap<String, String>,
+    /// Sequence numbers of events whose state write the ledger would skip
+    /// although `apply` changed the state (must stay empty).
+    unsound_skips: Vec<u64>,
 }
 
 impl Persisted {
     fn write(&mut self, state: &ShardState, event: &Event, verdicts: &[Verdict]) {
-        let skip = verdicts.is_empty()
-            && matches!(
-                event.kind,
-                Some(Kind::DataAccessed(_)) | Some(Kind::ReportRead(_))
-            );
-        if skip {
+        if !changes_state(event, verdicts) {
             return;
         }
         match state.customers.get(&event.customer_id) {
@@ -288,7 +288,11 @@ fn fold(events: &[Event]) -> (ShardState, Vec<Vec<Verdict>>, Persisted) {
     let mut all = Vec::new();
     for (seq, e) in events.iter().enumerate() {
         let v = check(&state, e, seq as u64);
+        let before = state.clone();
         apply(&mut state, e, seq as u64, &v);
+        if !changes_state(e, &v) && state != before {
+            persisted.unsound_skips.push(seq as u64);
+        }
         persisted.write(&state, e, &v);
         all.push(v);
     }
@@ -304,7 +308,9 @@ proptest! {
         let (again, verdicts_again, _) = fold(&events);
         prop_assert_eq!(&state, &again);
         prop_assert_eq!(&verdicts, &verdicts_again);
-        // What the ledger stored after each event is exactly the live state.
+        // The ledger never skips a write that `apply` needed...
+        prop_assert!(persisted.unsound_skips.is_empty(), "state changed without changes_state at {:?}", persisted.unsound_skips);
+        // ...so what it stored after each event is exactly the live state.
         prop_assert_eq!(persisted.load(), state.clone());
         // The whole state survives JSON.
         let json = serde_json::to_string(&state).expect("json");
@@ -351,16 +357,27 @@ proptest! {
         }
     }
 
+    /// The fold skips the state write when `changes_state` is false, so that
+    /// must never happen while `apply` changes a customer's or a
+    /// subcontractor's state.
     #[test]
-    fn accesses_and_report_reads_without_verdicts_change_nothing(
+    fn changes_state_is_true_whenever_apply_changes_the_state(
         history in proptest::collection::vec(event(), 0..30),
         last in event(),
     ) {
         let (state, _, _) = fold(&history);
-        let v = check(&state, &last, history.len() as u64);
+        let seq = history.len() as u64;
+        let v = check(&state, &last, seq);
+        let mut after = state.clone();
+        apply(&mut after, &last, seq, &v);
+        if !changes_state(&last, &v) {
+            prop_assert_eq!(&after.customers, &state.customers, "customer state changed");
+            prop_assert_eq!(&after.subcontractors, &state.subcontractors, "subcontractor state changed");
+        }
+        // The optimisation applies where it matters: accesses and report
+        // reads without verdicts (most of the traffic) skip the write.
         if v.is_empty() && matches!(last.kind, Some(Kind::DataAccessed(_)) | Some(Kind::ReportRead(_))) {
-            let mut after = state.clone();
-            apply(&mut after, &last, history.len() as u64, &v);
+            prop_assert!(!changes_state(&last, &v));
             prop_assert_eq!(after, state);
         }
     }

@@ -1,5 +1,6 @@
 //! Helpers for the end-to-end tests: run the real `custody` binary, talk
-//! HTTP to it over a plain TCP socket, and tamper with RocksDB directly.
+//! HTTP to it over a plain TCP socket. (Tampering with RocksDB directly is
+//! `custody_testkit::tamper`.)
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
@@ -238,11 +239,4 @@ fn dechunk(mut s: &str) -> String {
         s = rest[n..].trim_start_matches("\r\n");
     }
     out
-}
-
-/// Opens the data directory's RocksDB directly (not through the ledger API).
-pub fn raw_db(data: &Path) -> rocksdb::DB {
-    let opts = rocksdb::Options::default();
-    rocksdb::DB::open_cf(&opts, data.join("db"), custody_ledger::keys::ALL_CFS)
-        .expect("open RocksDB")
 }
