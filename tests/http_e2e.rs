@@ -28,6 +28,31 @@ fn http_intake_accepts_json_and_protobuf_and_refuses_bad_input() {
     assert_eq!(status, 200);
     assert_eq!(json(&body)["results"][0]["status"], "duplicate");
 
+    // The same id with other content is a conflict: 409 naming the event and
+    // both hashes, nothing folded.
+    let changed = EVENT.replace("DATA_CATEGORY_CUSTOMER", "DATA_CATEGORY_CONTACT");
+    let batch = format!("[{},{changed}]", EVENT.replace("h-1", "h-9"));
+    let (status, body) = server.request("POST", "/v1/events", &ct_json, batch.as_bytes());
+    assert_eq!(status, 409, "{body}");
+    let err = json(&body);
+    assert_eq!(err["index"], 1, "{body}");
+    let message = err["error"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("`h-1`")
+            && message.matches("SHA-256").count() == 1
+            && message.contains("received"),
+        "{body}"
+    );
+    // Posting h-9 alone now folds it: the refused batch wrote nothing.
+    let (status, body) = server.request(
+        "POST",
+        "/v1/events",
+        &ct_json,
+        EVENT.replace("h-1", "h-9").as_bytes(),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(json(&body)["results"][0]["status"], "folded", "{body}");
+
     // A batch with one bad event is refused whole, naming the event and field.
     let bad = EVENT.replace("h-1", "h-3").replace("\"US\"}", "\"USA\"}");
     let batch = format!("[{},{bad}]", EVENT.replace("h-1", "h-2"));
@@ -102,10 +127,10 @@ fn http_intake_accepts_json_and_protobuf_and_refuses_bad_input() {
         .iter()
         .map(|s| s["size"].as_u64().unwrap())
         .sum();
-    assert_eq!(total, 4, "h-1, h-4, h-5, h-6 folded once each: {cp}");
+    assert_eq!(total, 5, "h-1, h-9, h-4, h-5, h-6 folded once each: {cp}");
     server.stop();
 
     // Everything accepted is still there after a restart, and verifies.
     let out = run_ok(&["verify", "--data", path_str(&data)]);
-    assert!(out.contains("4 entries"), "{out}");
+    assert!(out.contains("5 entries"), "{out}");
 }

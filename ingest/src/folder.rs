@@ -41,6 +41,10 @@ pub enum FoldError {
     /// (a bug): nothing was folded.
     #[error("routing embedded events to shards: {0}")]
     Routing(String),
+    /// All-or-nothing sources only: events reuse ids with other content;
+    /// nothing was folded. `(event index in the batch, conflict)`.
+    #[error("{}", .0.first().map(|(i, c)| format!("event {i}: {c}")).unwrap_or_default())]
+    Conflict(Vec<(usize, custody_ledger::Conflict)>),
 }
 
 /// What a source hands to the folder in one call; folded as one atomic batch.
@@ -133,6 +137,20 @@ impl Folder {
             let mut ledger = self.lock()?;
             let (mut records, fanout) = route_embedded(&ledger, batch.embedded)?;
             records.extend(batch.positioned);
+            // A source that cannot send again answers all or nothing: an id
+            // reused with other content refuses the batch before any write
+            // (replayable sources quarantine such a record instead).
+            if redelivery == Redelivery::Impossible {
+                let conflicts = ledger.conflicts(&records)?;
+                if !conflicts.is_empty() {
+                    return Err(FoldError::Conflict(
+                        conflicts
+                            .into_iter()
+                            .map(|c| (event_index(&fanout, c.index), c))
+                            .collect(),
+                    ));
+                }
+            }
             let summary = match redelivery {
                 Redelivery::FromStoredOffsets => ledger.fold_replayable(&records)?,
                 Redelivery::Impossible => ledger.fold(&records)?,
@@ -166,6 +184,19 @@ impl Folder {
             self.metrics.record_partition(topic, partition, d);
         }
     }
+}
+
+/// The embedded event a record index belongs to (records past the embedded
+/// ones are numbered on from the last event).
+fn event_index(fanout: &[usize], record: usize) -> usize {
+    let mut end = 0;
+    for (event, n) in fanout.iter().enumerate() {
+        end += n;
+        if record < end {
+            return event;
+        }
+    }
+    fanout.len() + (record - end)
 }
 
 /// Records of the embedded source for `events`, each carrying its decoded

@@ -17,7 +17,7 @@ use axum::{Json, Router};
 use custody_ledger::Outcome;
 use serde_json::json;
 
-use crate::folder::{Batch, Folder, Redelivery};
+use crate::folder::{Batch, FoldError, Folder, Redelivery};
 use crate::intake::{parse_batch, Format};
 use crate::kafka::Emitter;
 
@@ -170,7 +170,15 @@ async fn post_events(
     })
     .await
     .map_err(HttpError::internal)?
-    .map_err(HttpError::internal)?;
+    .map_err(|e| match e {
+        FoldError::Conflict(ref list) => {
+            let mut err = HttpError::new(StatusCode::CONFLICT, e.to_string());
+            err.index = list.first().map(|(i, _)| *i);
+            err.field = Some("eventId".into());
+            err
+        }
+        other => HttpError::internal(other),
+    })?;
     // A global event (no customer) fans out to every shard: one result each.
     let results: Vec<serde_json::Value> = ids
         .iter()

@@ -432,7 +432,9 @@ impl Ledger {
         // (topic, partition, next offset) of the sources in this batch: few,
         // so a linear scan beats hashing an owned key per record.
         let mut touched_offsets: Vec<(String, u32, u64)> = Vec::new();
-        let mut batch_ids: HashMap<(u32, String), u64> = HashMap::new();
+        // Event ids folded by this batch: their seq and the record they came
+        // from (to tell a resend from a conflicting reuse of the id).
+        let mut batch_ids: HashMap<(u32, String), (u64, usize)> = HashMap::new();
         let cf_entries = self.store.cf(CF_ENTRIES)?;
         let cf_tree = self.store.cf(CF_TREE)?;
         let cf_customer = self.store.cf(CF_BY_CUSTOMER)?;
@@ -443,7 +445,7 @@ impl Ledger {
         let cf_meta = self.store.cf(CF_META)?;
         let cf_quarantine = self.store.cf(CF_QUARANTINE)?;
 
-        for rec in records {
+        for (index, rec) in records.iter().enumerate() {
             let src = &rec.source;
             let slot = match touched_offsets
                 .iter()
@@ -475,22 +477,7 @@ impl Ledger {
             let event = match decoded {
                 Ok(e) => e,
                 Err(reason) => {
-                    let q = QuarantinedRecord {
-                        topic: src.topic.clone(),
-                        partition: src.partition,
-                        offset: src.offset,
-                        reason: reason.clone(),
-                        payload_hex: hex::encode(&rec.payload),
-                        payload_len: rec.payload.len(),
-                    };
-                    let value =
-                        serde_json::to_vec(&q).map_err(|e| StoreError::Invalid(e.to_string()))?;
-                    batch.put_cf(
-                        cf_quarantine,
-                        keys::quarantine(&src.topic, src.partition, src.offset),
-                        value,
-                    );
-                    tracing::warn!(topic = %src.topic, partition = src.partition, offset = src.offset, %reason, "record quarantined");
+                    quarantine(&mut batch, cf_quarantine, rec, &reason)?;
                     summary.quarantined += 1;
                     summary.outcomes.push(Outcome::Quarantined { reason });
                     continue;
@@ -499,12 +486,40 @@ impl Ledger {
 
             let id_key = (shard, event.event_id.clone());
             let earlier = match batch_ids.get(&id_key) {
-                Some(seq) => Some(*seq),
-                None => self.store.seq_of_event(shard, &event.event_id)?,
+                Some(&(seq, i)) => Some((seq, Some(i))),
+                None => self
+                    .store
+                    .seq_of_event(shard, &event.event_id)?
+                    .map(|seq| (seq, None)),
             };
-            if let Some(seq) = earlier {
-                summary.duplicates += 1;
-                summary.outcomes.push(Outcome::Duplicate { shard, seq });
+            if let Some((seq, in_batch)) = earlier {
+                let earlier_bytes = match in_batch {
+                    Some(i) => records.get(i).map(|r| Cow::Borrowed(r.payload.as_slice())),
+                    None => self
+                        .store
+                        .entry(shard, seq)?
+                        .map(|(e, _)| Cow::Owned(e.event)),
+                };
+                match earlier_bytes {
+                    // An identical resend: folded once, quietly.
+                    Some(b) if *b == rec.payload[..] => {
+                        summary.duplicates += 1;
+                        summary.outcomes.push(Outcome::Duplicate { shard, seq });
+                    }
+                    // The id reused for other content: kept, never folded.
+                    earlier => {
+                        let reason = conflict_reason(
+                            &event.event_id,
+                            shard,
+                            seq,
+                            earlier.as_deref().unwrap_or_default(),
+                            &rec.payload,
+                        );
+                        quarantine(&mut batch, cf_quarantine, rec, &reason)?;
+                        summary.quarantined += 1;
+                        summary.outcomes.push(Outcome::Quarantined { reason });
+                    }
+                }
                 continue;
             }
 
@@ -581,7 +596,7 @@ impl Ledger {
             if self.fault == Some(Fault::AfterFolded(summary.folded)) {
                 return Err(StoreError::Invalid("injected failure mid-batch".into()));
             }
-            batch_ids.insert(id_key, seq);
+            batch_ids.insert(id_key, (seq, index));
             summary.folded += 1;
             summary.outcomes.push(Outcome::Folded { shard, seq });
         }
@@ -652,6 +667,116 @@ impl Drop for Ledger {
         if let Err(e) = self.flush_unlogged() {
             tracing::error!(error = %e, "flushing unlogged batches on close failed; they will be re-read from their source");
         }
+    }
+}
+
+/// Keeps a record that cannot be folded, with its position and the reason.
+fn quarantine(
+    batch: &mut WriteBatch,
+    cf: &rocksdb::ColumnFamily,
+    rec: &Record,
+    reason: &str,
+) -> Result<()> {
+    let src = &rec.source;
+    let q = QuarantinedRecord {
+        topic: src.topic.clone(),
+        partition: src.partition,
+        offset: src.offset,
+        reason: reason.to_string(),
+        payload_hex: hex::encode(&rec.payload),
+        payload_len: rec.payload.len(),
+    };
+    let value = serde_json::to_vec(&q).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    batch.put_cf(
+        cf,
+        keys::quarantine(&src.topic, src.partition, src.offset),
+        value,
+    );
+    tracing::warn!(topic = %src.topic, partition = src.partition, offset = src.offset, %reason, "record quarantined");
+    Ok(())
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Why a record reusing an event id with other content is not folded.
+fn conflict_reason(id: &str, shard: u32, seq: u64, earlier: &[u8], received: &[u8]) -> String {
+    format!(
+        "conflict: event id `{id}` is already folded at shard {shard} seq {seq} with other content \
+         (folded event SHA-256 {}, this record's {}); an identical resend is a duplicate, new content needs a new event id",
+        sha256_hex(earlier),
+        sha256_hex(received)
+    )
+}
+
+/// An event whose id is already folded (or earlier in the same batch) with
+/// other content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    /// Index of the record in the batch.
+    pub index: usize,
+    pub event_id: String,
+    pub shard: u32,
+    /// Where the id was folded (or will be, earlier in the same batch).
+    pub seq: Option<u64>,
+    pub folded_sha256: String,
+    pub received_sha256: String,
+}
+
+impl std::fmt::Display for Conflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let at = match self.seq {
+            Some(seq) => format!("is already folded at shard {} seq {seq}", self.shard),
+            None => "appears earlier in this batch".to_string(),
+        };
+        write!(
+            f,
+            "event id `{}` {at} with other content (folded event SHA-256 {}, received {}); \
+             resend identical content or use a new event id",
+            self.event_id, self.folded_sha256, self.received_sha256
+        )
+    }
+}
+
+impl Ledger {
+    /// The records that reuse an event id with other content, checked before
+    /// anything is written: sources that answer all or nothing (HTTP) refuse
+    /// the whole batch with these instead of quarantining.
+    pub fn conflicts(&self, records: &[Record]) -> Result<Vec<Conflict>> {
+        let mut seen: HashMap<(u32, &str), &[u8]> = HashMap::new();
+        let mut out = Vec::new();
+        for (index, rec) in records.iter().enumerate() {
+            let Some(event) = rec.decoded.as_ref() else {
+                continue;
+            };
+            let shard = rec.source.partition;
+            let id = event.event_id.as_str();
+            let conflict = |seq, earlier: &[u8]| Conflict {
+                index,
+                event_id: id.to_string(),
+                shard,
+                seq,
+                folded_sha256: sha256_hex(earlier),
+                received_sha256: sha256_hex(&rec.payload),
+            };
+            if let Some(earlier) = seen.get(&(shard, id)) {
+                if *earlier != rec.payload.as_slice() {
+                    out.push(conflict(None, earlier));
+                }
+                continue;
+            }
+            if let Some(seq) = self.store.seq_of_event(shard, id)? {
+                if let Some((stored, _)) = self.store.entry(shard, seq)? {
+                    if stored.event != rec.payload {
+                        out.push(conflict(Some(seq), &stored.event));
+                    }
+                }
+            }
+            seen.insert((shard, id), &rec.payload);
+        }
+        Ok(out)
     }
 }
 
@@ -844,6 +969,47 @@ mod tests {
         assert_eq!(l.heads(), heads);
         assert_eq!(l.next_offset("t", 0), 3);
         assert_eq!(l.store().quarantine(10).expect("q").len(), 1);
+    }
+
+    #[test]
+    fn an_event_id_reused_with_other_content_is_a_conflict_not_a_duplicate() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut l = Ledger::open(dir.path()).expect("open");
+        let first = event("e1", "c1");
+        let other = event("e1", "c2");
+        let s = l
+            .fold_replayable(&[
+                rec(0, 0, first.clone()),
+                // In the same batch: an identical resend, then other content.
+                rec(0, 1, first.clone()),
+                rec(0, 2, other.clone()),
+            ])
+            .expect("fold");
+        assert_eq!(s.outcomes[0], Outcome::Folded { shard: 0, seq: 0 });
+        assert_eq!(s.outcomes[1], Outcome::Duplicate { shard: 0, seq: 0 });
+        let reason = s.outcomes[2].clone().quarantine_reason();
+        assert!(reason.starts_with("conflict: event id `e1`"), "{reason}");
+        assert!(reason.contains("shard 0 seq 0"), "{reason}");
+        // Against what is stored: the same.
+        let s = l
+            .fold_replayable(&[rec(0, 3, first.clone()), rec(0, 4, other.clone())])
+            .expect("fold");
+        assert_eq!(s.outcomes[0], Outcome::Duplicate { shard: 0, seq: 0 });
+        assert!(s.outcomes[1]
+            .clone()
+            .quarantine_reason()
+            .starts_with("conflict:"));
+        assert_eq!(l.heads()[0].size, 1);
+        assert_eq!(l.store().quarantine(10).expect("q").len(), 2);
+        // The all-or-nothing check names the same before anything is written.
+        let records = vec![
+            rec(0, 5, first.clone()).with_event(Event::decode(first.as_slice()).expect("e")),
+            rec(0, 6, other.clone()).with_event(Event::decode(other.as_slice()).expect("e")),
+        ];
+        let conflicts = l.conflicts(&records).expect("check");
+        assert_eq!(conflicts.len(), 1);
+        assert_eq!((conflicts[0].index, conflicts[0].seq), (1, Some(0)));
+        assert!(conflicts[0].to_string().contains("other content"));
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub mod verify;
 
 pub use checkpoint::{Checkpoint, ShardHead};
 pub use entry::{Entry, SourcePosition};
-pub use fold::{FoldOptions, FoldSummary, Ledger, Outcome, Record, EMBEDDED_TOPIC};
+pub use fold::{Conflict, FoldOptions, FoldSummary, Ledger, Outcome, Record, EMBEDDED_TOPIC};
 pub use merkle::Hash;
 pub use rebuild::{rebuild_and_compare, RebuildReport};
 pub use store::{QuarantinedRecord, Store, StoreError};

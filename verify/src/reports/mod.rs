@@ -452,12 +452,11 @@ pub(crate) fn tally<'a>(
     out
 }
 
-/// Hand-written items for tests (here and, with the `fixtures` feature, in
-/// the crates that serve reports).
 #[cfg(any(test, feature = "fixtures"))]
 #[doc(hidden)]
 pub mod fixture {
-    //! A small hand-written scenario shared by the builders' tests.
+    //! A small hand-written scenario shared by the builders' tests (here
+    //! and, with the `fixtures` feature, in the crates that serve reports).
     use super::*;
     use custody_policy::Severity;
     use custody_proto::timestamp_from_ms;
