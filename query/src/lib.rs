@@ -150,7 +150,7 @@ pub fn now_ms() -> i64 {
 async fn get_checkpoint(
     State(state): State<AppState>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let cp = api::with_reader(&state, |store| api::latest_checkpoint(store)).await?;
+    let cp = api::with_reader(&state, api::latest_checkpoint).await?;
     Ok(Json(serde_json::to_value(cp).map_err(ApiError::internal)?))
 }
 
