@@ -365,3 +365,48 @@ fn demo_workload_goes_through_kafka() {
     server.stop();
     run_ok(&["verify", "--data", path_str(&data)]);
 }
+
+#[test]
+fn http_posts_in_kafka_mode_forward_the_exact_bytes() {
+    use prost::Message;
+    let broker = Broker::start();
+    broker.create_topic(TOPIC, 2);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = serve_kafka(&data, &broker, "exact");
+    let event = custody_proto::event_from_json(
+        r#"{"eventId":"k-1","customerId":"cust-k","occurredAt":"2026-02-01T10:00:00Z",
+            "actor":{"id":"eng-1","role":"ROLE_SUPPORT_ENGINEER","locationCountry":"US"},
+            "dataAccessed":{"purpose":"PURPOSE_PROVIDING_SUPPORT","categories":["DATA_CATEGORY_CUSTOMER"]}}"#,
+    )
+    .unwrap();
+    let mut bytes = event.encode_to_vec();
+    // Field 99, varint 1: a field of a newer schema this build does not know.
+    bytes.extend_from_slice(&[0x98, 0x06, 0x01]);
+    let (status, body) = server.request(
+        "POST",
+        "/v1/events",
+        &[("Content-Type", "application/x-protobuf")],
+        &bytes,
+    );
+    assert_eq!(status, 200, "{body}");
+    wait_for(&server, 1, Duration::from_secs(60));
+    server.stop();
+    let doc: Value = serde_json::from_str(&run_ok(&[
+        "report",
+        "access-history",
+        "--data",
+        path_str(&data),
+        "--customer",
+        "cust-k",
+        "--proofs",
+    ]))
+    .unwrap();
+    let stored = hex::decode(doc["proofs"]["entries"][0]["entry"].as_str().unwrap()).unwrap();
+    let (body, _) = custody_verify::entry::split_stored(&stored).unwrap();
+    let entry = custody_verify::Entry::decode(body).unwrap();
+    assert_eq!(
+        entry.event, bytes,
+        "the ledger stores exactly the bytes posted, unknown field included"
+    );
+}

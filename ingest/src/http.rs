@@ -144,13 +144,19 @@ async fn post_events(
         index: Some(e.index),
     })?;
     if let Some(emitter) = &intake.emitter {
-        let events: Vec<_> = accepted.into_iter().map(|a| a.event).collect();
+        // Forward exactly the bytes received (protobuf input keeps unknown
+        // fields; JSON input is its protobuf encoding), as the embedded
+        // path stores them.
+        let pairs: Vec<(&custody_proto::Event, &[u8])> = accepted
+            .iter()
+            .map(|a| (&a.event, a.bytes.as_slice()))
+            .collect();
         let sent = emitter
-            .send(&events)
+            .send_encoded(&pairs)
             .await
             .map_err(|e| HttpError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
         return Ok(Json(
-            json!({ "accepted": events.len(), "sentToKafka": sent }),
+            json!({ "accepted": accepted.len(), "sentToKafka": sent }),
         ));
     }
     let ids: Vec<String> = accepted.iter().map(|a| a.event.event_id.clone()).collect();

@@ -134,7 +134,7 @@ fn split(format: Format, body: &[u8]) -> Result<Vec<Item<'_>>, IntakeError> {
                             return Err(IntakeError {
                                 index: items.len(),
                                 field: None,
-                                message: format!("not JSON: {e}"),
+                                message: format!("invalid event JSON: {e}"),
                             })
                         }
                     }

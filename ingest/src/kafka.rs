@@ -314,12 +314,21 @@ impl Emitter {
     /// Sends events and waits for every delivery report; the first failed
     /// delivery is returned as an error naming the event.
     pub async fn send(&self, events: &[Event]) -> Result<u64, KafkaError> {
+        let encoded: Vec<Vec<u8>> = events.iter().map(|e| e.encode_to_vec()).collect();
+        let pairs: Vec<(&Event, &[u8])> = events
+            .iter()
+            .zip(&encoded)
+            .map(|(e, b)| (e, b.as_slice()))
+            .collect();
+        self.send_encoded(&pairs).await
+    }
+
+    /// Sends each event's given bytes as they are (for HTTP intake: exactly
+    /// the protobuf received, so fields of a newer schema survive), keyed and
+    /// routed by the decoded event; waits for every delivery report.
+    pub async fn send_encoded(&self, events: &[(&Event, &[u8])]) -> Result<u64, KafkaError> {
         let mut pending = Vec::with_capacity(events.len());
-        let mut buf = Vec::new();
-        for e in events {
-            buf.clear();
-            e.encode(&mut buf)
-                .map_err(|err| KafkaError::Other(err.to_string()))?;
+        for &(e, buf) in events {
             let targets: Vec<Option<i32>> = if e.customer_id.is_empty() {
                 (0..self.partitions).map(Some).collect()
             } else {
@@ -329,7 +338,7 @@ impl Emitter {
                 loop {
                     let mut rec = FutureRecord::to(&self.topic)
                         .key(&e.customer_id)
-                        .payload(&buf);
+                        .payload(buf);
                     if let Some(p) = partition {
                         rec = rec.partition(p);
                     }
