@@ -138,6 +138,41 @@ fn the_server_enforces_roles_on_reports_and_intake() {
     assert_eq!(post(None), 401);
     assert_eq!(post(Some(&s.customer)), 403);
     assert_eq!(post(Some(&s.emitter)), 200);
+    // `custody emit --http` sends the token (flag or CUSTODY_TOKEN); without
+    // one it says what to pass.
+    let file = s.data.parent().unwrap().join("emit.jsonl");
+    std::fs::write(&file, event.replace("r-e2e-1", "r-e2e-2") + "\n").unwrap();
+    let url = format!("http://{}", server.addr);
+    let out = run(&["emit", "--http", &url, path_str(&file)]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--token"), "{stderr}");
+    let out = run_ok(&[
+        "emit",
+        "--http",
+        &url,
+        "--token",
+        &s.emitter,
+        path_str(&file),
+    ]);
+    assert!(out.is_empty() || !out.contains("error"), "{out}");
+    let out = custody()
+        .args(["emit", "--http", &url, path_str(&file)])
+        .env("CUSTODY_TOKEN", &s.emitter)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The help lists no consumer-only flag.
+    let help = run_ok(&["emit", "--help"]);
+    assert!(
+        !help.contains("--group") && !help.contains("--partitions"),
+        "{help}"
+    );
+    assert!(help.contains("--token"), "{help}");
     // Verification material stays public.
     assert_eq!(server.request("GET", "/v1/checkpoint", &[], b"").0, 200);
     assert_eq!(server.request("GET", "/v1/public-key", &[], b"").0, 200);

@@ -761,18 +761,21 @@ impl Ledger {
                 folded_sha256: sha256_hex(earlier),
                 received_sha256: sha256_hex(&rec.payload),
             };
-            if let Some(earlier) = seen.get(&(shard, id)) {
-                if *earlier != rec.payload.as_slice() {
-                    out.push(conflict(None, earlier));
-                }
-                continue;
-            }
+            // What is stored decides first (it names the folded position),
+            // then an earlier record of this batch.
             if let Some(seq) = self.store.seq_of_event(shard, id)? {
                 if let Some((stored, _)) = self.store.entry(shard, seq)? {
                     if stored.event != rec.payload {
                         out.push(conflict(Some(seq), &stored.event));
                     }
                 }
+                continue;
+            }
+            if let Some(earlier) = seen.get(&(shard, id)) {
+                if *earlier != rec.payload.as_slice() {
+                    out.push(conflict(None, earlier));
+                }
+                continue;
             }
             seen.insert((shard, id), &rec.payload);
         }

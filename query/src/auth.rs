@@ -281,9 +281,17 @@ mod tests {
             customer: None,
         };
         let a = create_token(&mut ledger, &grant).expect("created");
-        let b = create_token(&mut ledger, &grant).expect("created");
+        let b = create_token(
+            &mut ledger,
+            &Grant {
+                role: Role::Emitter,
+                customer: None,
+            },
+        )
+        .expect("created");
+        let c = create_token(&mut ledger, &grant).expect("created");
         let listed = list_tokens(ledger.store()).expect("list");
-        assert_eq!(listed.len(), 2);
+        assert_eq!(listed.len(), 3);
         let id_a = lookup(ledger.store(), &a)
             .expect("lookup")
             .expect("known")
@@ -292,10 +300,23 @@ mod tests {
         // By reader id, and by the token itself.
         assert_eq!(revoke_token(&mut ledger, &id_a).expect("revoke"), id_a);
         revoke_token(&mut ledger, &b).expect("revoke by token");
+        // The last officer token stays: nobody could administer tokens.
+        assert!(matches!(
+            revoke_token(&mut ledger, &c),
+            Err(AuthError::LastOfficer(_))
+        ));
         let store = ledger.store();
         assert_eq!(lookup(store, &a).expect("lookup"), None);
         assert_eq!(lookup(store, &b).expect("lookup"), None);
-        assert!(list_tokens(store).expect("list").iter().all(|t| t.revoked));
+        assert!(lookup(store, &c).expect("lookup").is_some());
+        assert_eq!(
+            list_tokens(store)
+                .expect("list")
+                .iter()
+                .filter(|t| t.revoked)
+                .count(),
+            2
+        );
         // Revoking every token must not reopen unauthenticated intake.
         assert!(any_tokens(store).expect("scan"));
         assert!(revoke_token(&mut ledger, "token-0000000000000000").is_err());
