@@ -134,3 +134,44 @@ fn http_intake_accepts_json_and_protobuf_and_refuses_bad_input() {
     let out = run_ok(&["verify", "--data", path_str(&data)]);
     assert!(out.contains("5 entries"), "{out}");
 }
+
+#[test]
+fn reads_sign_nothing_checkpoints_come_from_the_schedule() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // An hour between scheduled checkpoints: only the one signed at start
+    // exists while the test runs.
+    let server = Server::start_with(&data, &["--checkpoint-interval-ms", "3600000"]);
+    let ct_json = [("Content-Type", "application/json")];
+    for i in 0..30 {
+        let event = EVENT.replace("h-1", &format!("cp-{i}"));
+        let (status, _) = http(
+            server.addr,
+            "POST",
+            "/v1/events",
+            &ct_json,
+            event.as_bytes(),
+        );
+        assert_eq!(status, 200);
+        // Anonymous reads of the checkpoint between the posts.
+        let (status, body) = http(server.addr, "GET", "/v1/checkpoint", &[], b"");
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            json(&body)["number"],
+            1,
+            "a GET signed a checkpoint: {body}"
+        );
+    }
+    // Stopping signs the heads once more: everything posted is covered.
+    server.stop();
+    let out = run_ok(&["checkpoint", "--data", path_str(&data)]);
+    let cp = json(&out);
+    assert_eq!(cp["number"], 2, "{cp}");
+    let total: u64 = cp["shards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["size"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 30);
+}

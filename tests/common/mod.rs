@@ -74,6 +74,13 @@ impl Server {
     pub fn start_with(data: &Path, extra: &[&str]) -> Server {
         let port = free_port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        // Reports read at the latest scheduled checkpoint: sign often so
+        // tests wait little (see `settle`), unless the test says otherwise.
+        let interval: &[&str] = if extra.contains(&"--checkpoint-interval-ms") {
+            &[]
+        } else {
+            &["--checkpoint-interval-ms", "50"]
+        };
         let child = custody()
             .args([
                 "serve",
@@ -81,11 +88,8 @@ impl Server {
                 path_str(data),
                 "--listen",
                 &addr.to_string(),
-                // Reports read at the latest scheduled checkpoint: sign
-                // often so tests wait little (see `settle`).
-                "--checkpoint-interval-ms",
-                "50",
             ])
+            .args(interval)
             .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
