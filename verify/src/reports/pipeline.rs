@@ -109,6 +109,23 @@ fn all_of<V: ReadView + ?Sized>(view: &V, customer: &str) -> Result<Vec<Item>, R
     view.customer_items(customer, i64::MIN, i64::MAX)
 }
 
+/// The customer's items the reader may see: the customer's copy leaves out
+/// every event of a request under a non-disclosure order in force at
+/// `now_ms`.
+fn visible<'a>(items: &'a [Item], p: &CustomerParams, now_ms: i64) -> Vec<&'a Item> {
+    let mine: Vec<Item> = items
+        .iter()
+        .filter(|i| i.event.customer_id == p.customer)
+        .cloned()
+        .collect();
+    let gagged = gagged_requests(&mine, now_ms);
+    items
+        .iter()
+        .filter(|i| i.event.customer_id == p.customer)
+        .filter(|i| !(p.audience == Audience::Customer && withheld(i, &gagged)))
+        .collect()
+}
+
 /// Parameters of the per-customer reports (disclosure, residency).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -148,16 +165,7 @@ impl Report for Disclosure {
         now_ms: i64,
         _doc: &DisclosureReport,
     ) -> BTreeSet<(u32, u64)> {
-        let mine: Vec<&Item> = items
-            .iter()
-            .filter(|i| i.event.customer_id == p.customer)
-            .collect();
-        let owned: Vec<Item> = mine.iter().map(|i| (*i).clone()).collect();
-        let gagged = gagged_requests(&owned, now_ms);
-        let visible: Vec<&Item> = mine
-            .into_iter()
-            .filter(|i| !(p.audience == Audience::Customer && withheld(i, &gagged)))
-            .collect();
+        let visible = visible(items, p, now_ms);
         let mut out = BTreeSet::new();
         let mut requests = BTreeSet::new();
         for i in visible.iter().filter(|i| p.period.contains(i.at_ms())) {
@@ -238,16 +246,7 @@ impl Report for Residency {
         now_ms: i64,
         _doc: &ResidencyReport,
     ) -> BTreeSet<(u32, u64)> {
-        let mine: Vec<Item> = items
-            .iter()
-            .filter(|i| i.event.customer_id == p.customer)
-            .cloned()
-            .collect();
-        let gagged = gagged_requests(&mine, now_ms);
-        let mut visible: Vec<&Item> = mine
-            .iter()
-            .filter(|i| !(p.audience == Audience::Customer && withheld(i, &gagged)))
-            .collect();
+        let mut visible = visible(items, p, now_ms);
         visible.sort_by_key(|i| i.order_key());
         let mut out = BTreeSet::new();
         let profile = visible
