@@ -34,7 +34,9 @@ const REF: &str = "#/components/schemas/";
 /// converts into, so every endpoint answers in this one shape). Described
 /// here rather than derived there: intake knows nothing of OpenAPI.
 #[derive(Debug, Serialize, JsonSchema)]
-#[schemars(rename = "Error")]
+// Closed (`additionalProperties: false`): the contract test then catches a
+// field the renderer adds that this mirror lacks.
+#[schemars(rename = "Error", deny_unknown_fields)]
 pub struct ErrorBody {
     /// What was wrong, in one sentence.
     pub error: String,
@@ -50,6 +52,7 @@ pub struct ErrorBody {
 
 /// `POST /v1/tokens`: the token, shown this once, and its reader id.
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct TokenCreated {
     /// The bearer token (`cst_` + 64 hex); only its SHA-256 is stored.
     pub token: String,
@@ -59,6 +62,7 @@ pub struct TokenCreated {
 
 /// `POST /v1/tokens/{id}/revoke`.
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct TokenRevoked {
     /// Reader id of the revoked token.
     pub revoked: String,
@@ -66,6 +70,7 @@ pub struct TokenRevoked {
 
 /// `GET /v1/status`: what this node has folded.
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 pub struct Status {
     /// Entries over every shard.
@@ -82,6 +87,7 @@ pub struct Status {
 
 /// How far one source (topic, partition) has been read.
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct SourceOffset {
     pub topic: String,
     pub partition: u32,
@@ -92,6 +98,7 @@ pub struct SourceOffset {
 /// The answer of `POST /v1/events` (built by `custody_ingest::http`;
 /// described here for the same reason as [`ErrorBody`]).
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 #[serde(untagged)]
 #[allow(dead_code)] // only its schema is used
 pub enum IntakeAnswer {

@@ -19,9 +19,9 @@ use axum::Router;
 use custody_query::auth::{create_token, Grant, Role};
 use custody_query::AppState;
 use custody_testkit::demo::{generate, DemoParams};
-use prost::Message;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
+use prost::Message;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
@@ -284,7 +284,8 @@ fn operations(doc: &Value) -> Vec<Op> {
     let mut ops = Vec::new();
     for (path, item) in doc["paths"].as_object().expect("paths") {
         for (method, op) in item.as_object().expect("path item") {
-            let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).expect("method");
+            let method =
+                Method::from_bytes(method.to_ascii_uppercase().as_bytes()).expect("method");
             ops.push(Op {
                 path: path.clone(),
                 method,
@@ -321,7 +322,12 @@ fn string_strategy(name: &str, schema: &Value) -> BoxedStrategy<String> {
 }
 
 /// A JSON value drawn from `schema` (depth-bounded).
-fn value_strategy(doc: &Arc<Value>, name: &str, schema: &Value, depth: u32) -> BoxedStrategy<Value> {
+fn value_strategy(
+    doc: &Arc<Value>,
+    name: &str,
+    schema: &Value,
+    depth: u32,
+) -> BoxedStrategy<Value> {
     if let Some(target) = schema.get("$ref") {
         return match resolve(doc, target) {
             Ok(s) => value_strategy(doc, name, &s.clone(), depth),
@@ -333,6 +339,20 @@ fn value_strategy(doc: &Arc<Value>, name: &str, schema: &Value, depth: u32) -> B
     }
     if let Some(values) = schema["enum"].as_array() {
         return proptest::sample::select(values.clone()).boxed();
+    }
+    // `"type": ["string", "null"]` (an Option): one of the types.
+    if let Some(types) = schema["type"].as_array() {
+        let branches: Vec<BoxedStrategy<Value>> = types
+            .iter()
+            .map(|t| {
+                let mut one = schema.clone();
+                one["type"] = t.clone();
+                value_strategy(doc, name, &one, depth)
+            })
+            .collect();
+        return proptest::sample::select((0..branches.len()).collect::<Vec<_>>())
+            .prop_flat_map(move |i| branches[i].clone())
+            .boxed();
     }
     let props = schema["properties"].as_object();
     if let (Some(props), true) = (props, depth < 6) {
@@ -348,7 +368,11 @@ fn value_strategy(doc: &Arc<Value>, name: &str, schema: &Value, depth: u32) -> B
             .unwrap_or_default();
         let required: Vec<String> = schema["required"]
             .as_array()
-            .map(|r| r.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+            .map(|r| {
+                r.iter()
+                    .filter_map(|s| s.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
         let fields: Vec<BoxedStrategy<Option<(String, Value)>>> = props
             .iter()
@@ -383,20 +407,22 @@ fn value_strategy(doc: &Arc<Value>, name: &str, schema: &Value, depth: u32) -> B
             .boxed();
     }
     match schema["type"].as_str() {
-        Some("string") => string_strategy(name, schema).prop_map(Value::String).boxed(),
+        Some("string") => string_strategy(name, schema)
+            .prop_map(Value::String)
+            .boxed(),
         Some("boolean") => any::<bool>().prop_map(Value::Bool).boxed(),
         Some("integer") => {
             let lo = schema["minimum"].as_i64().unwrap_or(-5);
             let hi = schema["maximum"].as_i64().unwrap_or(lo + 50).min(lo + 50);
             (lo..=hi).prop_map(|n| json!(n)).boxed()
         }
+        Some("null") => Just(Value::Null).boxed(),
         Some("number") => (-10.0f64..10.0).prop_map(|n| json!(n)).boxed(),
-        Some("array") if depth < 6 => proptest::collection::vec(
-            value_strategy(doc, name, &schema["items"], depth + 1),
-            0..3,
-        )
-        .prop_map(Value::Array)
-        .boxed(),
+        Some("array") if depth < 6 => {
+            proptest::collection::vec(value_strategy(doc, name, &schema["items"], depth + 1), 0..3)
+                .prop_map(Value::Array)
+                .boxed()
+        }
         _ => match schema["oneOf"].as_array().or(schema["anyOf"].as_array()) {
             Some(branches) if depth < 6 && !branches.is_empty() => {
                 let strategies: Vec<BoxedStrategy<Value>> = branches
@@ -457,8 +483,15 @@ fn param_strategy(doc: &Arc<Value>, param: &Value) -> BoxedStrategy<Option<Strin
 }
 
 /// A request body: (content type, bytes).
-fn body_strategy(doc: &Arc<Value>, content: &Value, demo: &Arc<Vec<String>>) -> BoxedStrategy<(String, Vec<u8>)> {
-    let mut options: Vec<(u32, BoxedStrategy<(String, Vec<u8>)>)> = Vec::new();
+type Posted = (String, Vec<u8>);
+
+/// A request body, drawn per content type the operation accepts.
+fn body_strategy(
+    doc: &Arc<Value>,
+    content: &Value,
+    demo: &Arc<Vec<String>>,
+) -> BoxedStrategy<(String, Vec<u8>)> {
+    let mut options: Vec<(u32, BoxedStrategy<Posted>)> = Vec::new();
     for (media, spec) in content.as_object().into_iter().flatten() {
         let m = media.clone();
         if media == "application/json" {
@@ -478,11 +511,15 @@ fn body_strategy(doc: &Arc<Value>, content: &Value, demo: &Arc<Vec<String>>) -> 
             ));
         }
         // Real events (demo workload), sometimes under a fresh id.
-        if media.contains("json") && media != "application/json" || media == "application/json" {
+        if media.contains("json") {
             let demo = demo.clone();
             let m2 = m.clone();
             options.push((
-                if content.get("application/x-ndjson").is_some() { 3 } else { 0 },
+                if content.get("application/x-ndjson").is_some() {
+                    3
+                } else {
+                    0
+                },
                 (0..demo.len(), any::<bool>(), 0u32..1000)
                     .prop_map(move |(i, fresh, n)| {
                         let mut e: Value = serde_json::from_str(&demo[i]).unwrap_or(Value::Null);
@@ -518,7 +555,7 @@ fn body_strategy(doc: &Arc<Value>, content: &Value, demo: &Arc<Vec<String>>) -> 
     }
     // A content type nobody serves.
     options.push((
-        1,
+        3,
         "\\PC{0,16}"
             .prop_map(|s| ("text/plain".to_string(), s.into_bytes()))
             .boxed(),
@@ -537,7 +574,11 @@ struct Case {
     revoke_target: usize,
 }
 
-fn case_strategy(doc: Arc<Value>, ops: Arc<Vec<Op>>, demo: Arc<Vec<String>>) -> impl Strategy<Value = Case> {
+fn case_strategy(
+    doc: Arc<Value>,
+    ops: Arc<Vec<Op>>,
+    demo: Arc<Vec<String>>,
+) -> impl Strategy<Value = Case> {
     (0..ops.len()).prop_flat_map(move |i| {
         let op = &ops[i];
         let params: Vec<BoxedStrategy<Option<String>>> =
@@ -635,7 +676,9 @@ fn conforms(doc: &Value, op: &Op, answer: &Answer) -> Result<(), String> {
             String::from_utf8_lossy(&answer.body)
         ));
     }
-    let content = described["content"].as_object().ok_or("no content described")?;
+    let content = described["content"]
+        .as_object()
+        .ok_or("no content described")?;
     let spec = content.get(&answer.media).ok_or_else(|| {
         format!(
             "content type `{}` is not described for {} (only {:?})",
@@ -664,7 +707,9 @@ fn the_api_answers_as_its_description_says() {
     let app = app();
     let served = rt.block_on(call(
         &app.router,
-        Request::get("/openapi.json").body(Body::empty()).expect("request"),
+        Request::get("/openapi.json")
+            .body(Body::empty())
+            .expect("request"),
     ));
     assert_eq!(served.status, 200);
     let doc: Value = serde_json::from_slice(&served.body).expect("JSON description");
@@ -682,11 +727,17 @@ fn the_api_answers_as_its_description_says() {
     let doc = Arc::new(doc);
     let ops = Arc::new(ops);
     let seen: Mutex<BTreeMap<(String, u16), u32>> = Mutex::new(BTreeMap::new());
-    let mut runner = TestRunner::new(Config {
-        cases: CASES,
-        failure_persistence: None,
-        ..Config::default()
-    });
+    // A fixed seed: the same cases on every run and machine, so the
+    // coverage asserted below cannot flake; change CASES or the seed to
+    // explore further.
+    let mut runner = TestRunner::new_with_rng(
+        Config {
+            cases: CASES,
+            failure_persistence: None,
+            ..Config::default()
+        },
+        TestRng::deterministic_rng(RngAlgorithm::ChaCha),
+    );
     let result = runner.run(
         &case_strategy(doc.clone(), ops.clone(), Arc::new(demo)),
         |case| {
@@ -750,5 +801,8 @@ fn the_validator_rejects_what_schemas_rule_out() {
     assert!(validate(&doc, &one, &json!(1.5), "$").is_ok());
     let closed = json!({"type": "object", "properties": {"a": {}}, "additionalProperties": false});
     assert!(validate(&doc, &closed, &json!({"a": 1, "b": 2}), "$").is_err());
-    assert!(validate(&doc, &json!({"pattern": "x"}), &json!("x"), "$").is_err(), "unknown keyword");
+    assert!(
+        validate(&doc, &json!({"pattern": "x"}), &json!("x"), "$").is_err(),
+        "unknown keyword"
+    );
 }
