@@ -9,6 +9,7 @@ pub mod v1 {
 }
 
 mod json;
+pub mod schema;
 mod validate;
 
 pub use json::{event_from_json, event_to_json, JsonError};

@@ -15,10 +15,11 @@ use custody_proto::v1::{self, Actor, EntityKind, ReportRead};
 use custody_proto::{timestamp_from_ms, Event, Kind, Timestamp};
 use prost::Message;
 use serde::Serialize;
-use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::auth::{self, Principal, Role};
+pub use crate::openapi::openapi;
+use crate::openapi::{TokenCreated, TokenRevoked};
 use crate::proofs::{self as proof, ProofParams, ProofsError};
 use crate::render::{self, Document};
 use crate::source::{self, ProduceError, SourceError};
@@ -52,7 +53,14 @@ pub(crate) fn routes() -> Router<AppState> {
             "/v1/tokens/{id}/revoke",
             axum::routing::post(post_revoke_token),
         )
-        .route("/openapi.json", get(|| async { Json(openapi()) }))
+        .route("/openapi.json", get(get_openapi))
+}
+
+/// `GET /openapi.json`.
+async fn get_openapi() -> Result<Json<serde_json::Value>, ApiError> {
+    openapi()
+        .map(|doc| Json(doc.clone()))
+        .map_err(ApiError::internal)
 }
 
 impl From<SourceError> for ApiError {
@@ -198,11 +206,7 @@ async fn post_token(
     })
     .await?;
     let id = format!("token-{}", &hex::encode(auth::token_hash(&token))[..16]);
-    Ok((
-        StatusCode::CREATED,
-        Json(serde_json::json!({ "token": token, "id": id })),
-    )
-        .into_response())
+    Ok((StatusCode::CREATED, Json(TokenCreated { token, id })).into_response())
 }
 
 /// `GET /v1/tokens` (officers): reader ids, roles, customers, revoked.
@@ -237,7 +241,7 @@ async fn post_revoke_token(
         })
     })
     .await?;
-    Ok(Json(serde_json::json!({ "revoked": id })).into_response())
+    Ok(Json(TokenRevoked { revoked: id }).into_response())
 }
 
 fn officer_only(p: &Principal) -> Result<(), ApiError> {
@@ -699,145 +703,6 @@ async fn get_checkpoint_number(
     Ok(Json(serde_json::to_value(cp).map_err(ApiError::internal)?))
 }
 
-/// The OpenAPI 3.1 description of every endpoint (hand-written).
-pub fn openapi() -> serde_json::Value {
-    let p = |name: &str, desc: &str| json!({"name": name, "in": "query", "required": false, "description": desc, "schema": {"type": "string"}});
-    let id = json!({"name": "id", "in": "path", "required": true, "description": "customer id", "schema": {"type": "string"}});
-    let from = p(
-        "from",
-        "start of the period, RFC 3339, inclusive (default: all time)",
-    );
-    let to = p(
-        "to",
-        "end of the period, RFC 3339, exclusive (default: all time)",
-    );
-    let format = json!({"name": "format", "in": "query", "required": false,
-        "description": "json (default), csv (the main table) or html; overrides Accept",
-        "schema": {"type": "string", "enum": ["json", "csv", "html"]}});
-    // Every report takes the proof parameters; appended to each list below.
-    let proof_params = [
-        json!({"name": "proofs", "in": "query", "required": false,
-            "description": "true: add a `proofs` section (every entry the report relies on, its stored bytes and inclusion proof at the report's checkpoint) for `custody verify-report`; JSON only",
-            "schema": {"type": "boolean"}}),
-        json!({"name": "since_checkpoint", "in": "query", "required": false,
-            "description": "number of an earlier checkpoint: add a `consistency` section proving the report's checkpoint extends it; JSON only",
-            "schema": {"type": "integer", "minimum": 1}}),
-    ];
-    let report = |summary: &str, mut params: serde_json::Value, roles: &str| {
-        if let Some(list) = params.as_array_mut() {
-            list.extend(proof_params.iter().cloned());
-        }
-        json!({"get": {
-            "summary": summary,
-            "description": format!("Roles: {roles}. Every successful read is recorded in the ledger as a report_read event. The document carries the signed checkpoint it was computed at."),
-            "security": [{"bearer": []}],
-            "parameters": params,
-            "responses": {
-                "200": {"description": "the report", "content": {
-                    "application/json": {"schema": {"type": "object"}},
-                    "text/csv": {"schema": {"type": "string"}},
-                    "text/html": {"schema": {"type": "string"}}}},
-                "400": {"description": "a bad parameter, named in `field`"},
-                "401": {"description": "no valid bearer token"},
-                "403": {"description": "the token's role may not read this"},
-                "404": {"description": "unknown customer (no entries)"}
-            }
-        }})
-    };
-    json!({
-        "openapi": "3.1.0",
-        "info": {"title": "Custody", "version": env!("CARGO_PKG_VERSION"),
-                 "description": "Verifiable chain-of-custody ledger for customer data."},
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-            "description": "tokens from `custody token create --role officer|customer|emitter`"}}},
-        "paths": {
-            "/v1/events": {"post": {
-                "summary": "Post one event or a batch (JSON, protobuf, delimited protobuf); all or nothing",
-                "description": "Open while no token exists; afterwards an emitter or officer token is required.",
-                "requestBody": {"content": {
-                    "application/json": {"schema": {"type": "object"}},
-                    "application/x-protobuf": {"schema": {"type": "string", "format": "binary"}},
-                    "application/x-protobuf-delimited": {"schema": {"type": "string", "format": "binary"}}}},
-                "responses": {"200": {"description": "per-event outcomes"}, "401": {"description": "token required"},
-                    "403": {"description": "customer tokens cannot post"}, "413": {"description": "over 16 MiB"},
-                    "415": {"description": "unsupported content type"}, "422": {"description": "invalid event; names index and field"}}}},
-            "/v1/checkpoint": {"get": {"summary": "The signed checkpoint of the current heads", "responses": {"200": {"description": "checkpoint JSON"}}}},
-            "/v1/public-key": {"get": {"summary": "The ledger's Ed25519 public key (hex)", "responses": {"200": {"description": "hex text"}}}},
-            "/v1/status": {"get": {"summary": "Entries, quarantined records, offsets", "responses": {"200": {"description": "status JSON"}}}},
-            "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "text exposition format"}}}},
-            "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "ok"}}}},
-            "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI JSON"}}}},
-            "/v1/proofs/consistency": {"get": {
-                "summary": "RFC 6962 consistency proof of one shard's tree between two sizes, with both roots",
-                "description": "Any valid token. Lets a customer check that a new checkpoint extends one they saved (`custody verify-report --previous-checkpoint --server`).",
-                "security": [{"bearer": []}],
-                "parameters": [
-                    {"name": "shard", "in": "query", "required": true, "schema": {"type": "integer", "minimum": 0}},
-                    {"name": "from_size", "in": "query", "required": true, "schema": {"type": "integer", "minimum": 0}},
-                    {"name": "to_size", "in": "query", "required": true, "description": "at most the shard's current size", "schema": {"type": "integer", "minimum": 0}}],
-                "responses": {
-                    "200": {"description": "{shard, fromSize, toSize, fromRoot, toRoot, proof: [hex]}", "content": {"application/json": {"schema": {"type": "object"}}}},
-                    "400": {"description": "a bad or out-of-range size, named in `field`"},
-                    "401": {"description": "no valid bearer token"},
-                    "404": {"description": "unknown shard"}}}},
-            "/v1/checkpoints/{number}": {"get": {
-                "summary": "An earlier signed checkpoint, by number",
-                "description": "Any valid token.",
-                "security": [{"bearer": []}],
-                "parameters": [{"name": "number", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}}],
-                "responses": {
-                    "200": {"description": "checkpoint JSON", "content": {"application/json": {"schema": {"type": "object"}}}},
-                    "401": {"description": "no valid bearer token"},
-                    "404": {"description": "no such checkpoint"}}}},
-            "/v1/tokens": {
-                "post": {
-                    "summary": "Create a bearer token while the server runs",
-                    "description": "Officers only. Body {\"role\": \"officer|customer|emitter\", \"customer\": \"ID\"} (customer tokens only). The token is returned once; only its SHA-256 is stored.",
-                    "security": [{"bearer": []}],
-                    "responses": {
-                        "201": {"description": "{token, id}"},
-                        "401": {"description": "no valid bearer token"},
-                        "403": {"description": "not an officer"},
-                        "422": {"description": "bad body"}}},
-                "get": {
-                    "summary": "Stored tokens: reader id, role, customer, revoked",
-                    "description": "Officers only.",
-                    "security": [{"bearer": []}],
-                    "responses": {"200": {"description": "list"}, "401": {"description": "no valid bearer token"}, "403": {"description": "not an officer"}}}},
-            "/v1/tokens/{id}/revoke": {"post": {
-                "summary": "Revoke a token by its reader id (token-…)",
-                "description": "Officers only. The token stays stored (so intake stays locked) but no longer authenticates.",
-                "security": [{"bearer": []}],
-                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
-                "responses": {"200": {"description": "{revoked}"}, "401": {"description": "no valid bearer token"}, "403": {"description": "not an officer"}, "404": {"description": "no such token"}}}},
-            "/v1/customers/{id}/access-history": report(
-                "Every access to the customer's data, newest first, paginated",
-                json!([id, from, to,
-                    {"name": "limit", "in": "query", "required": false, "description": "page size, 1 to 1000 (default 100)", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
-                    p("cursor", "nextCursor of the previous page"), format]),
-                "officer (any customer), customer (own id only)"),
-            "/v1/customers/{id}/reports/disclosure": report(
-                "Use matrix, subcontractor handoffs, law-enforcement requests, transfers and findings",
-                json!([id, from, to, format]),
-                "officer (any customer), customer (own id only; requests under a non-disclosure order in force are withheld)"),
-            "/v1/customers/{id}/reports/residency": report(
-                "Storage countries over time, transfers, accessor countries, the EEA restriction",
-                json!([id, from, to, format]),
-                "officer (any customer), customer (own id only)"),
-            "/v1/reports/law-enforcement": report(
-                "Requests of all customers by jurisdiction, instrument and outcome; notified and disclosed shares",
-                json!([from, to, format]),
-                "officer"),
-            "/v1/findings": report(
-                "Policy findings joined with their verdicts",
-                json!([p("rule", "rule id, e.g. USE-MATRIX"), p("customer", "customer id"),
-                       {"name": "state", "in": "query", "required": false, "schema": {"type": "string", "enum": ["open", "closed", "recorded"]}},
-                       format]),
-                "officer"),
-        }
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -883,7 +748,7 @@ mod tests {
 
     #[test]
     fn openapi_lists_every_endpoint() {
-        let doc = openapi();
+        let doc = openapi().expect("description");
         for path in [
             "/v1/events",
             "/v1/customers/{id}/access-history",

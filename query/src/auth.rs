@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// What a token may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Reads every report of every customer; may also post events.
@@ -36,8 +36,8 @@ impl std::str::FromStr for Role {
     }
 }
 
-/// The stored value of a token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The stored value of a token, and the body of `POST /v1/tokens`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Grant {
     pub role: Role,
     /// The one customer a customer token may read.
@@ -160,7 +160,7 @@ pub fn lookup(store: &Store, token: &str) -> Result<Option<Principal>, AuthError
 
 /// One stored token, named by its reader id (`token-` + 16 hex of its hash:
 /// the id recorded in `report_read` events).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct TokenInfo {
     pub id: String,
     pub role: Role,

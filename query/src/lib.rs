@@ -7,6 +7,7 @@
 pub mod api;
 pub mod auth;
 pub mod checkpoints;
+pub mod openapi;
 pub mod proofs;
 pub mod render;
 pub mod source;
@@ -27,7 +28,6 @@ use custody_ingest::kafka::Emitter;
 use custody_ingest::metrics::Metrics;
 use custody_ingest::Folder;
 use custody_ledger::{Ledger, Store};
-use serde_json::json;
 
 /// Largest accepted request body, the same as intake's.
 pub use custody_ingest::http::MAX_BODY_BYTES;
@@ -169,7 +169,7 @@ async fn get_metrics(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// `GET /v1/status`: what this node has folded, for operators and tests.
-async fn get_status(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn get_status(State(state): State<AppState>) -> Result<Json<openapi::Status>, ApiError> {
     let (folded, duplicates, _) = state.metrics.totals();
     let ledger = state.ledger.clone();
     let (heads, offsets, quarantined) = tokio::task::spawn_blocking(move || {
@@ -186,14 +186,21 @@ async fn get_status(State(state): State<AppState>) -> Result<Json<serde_json::Va
     .await
     .map_err(ApiError::internal)??;
     let entries: u64 = heads.iter().map(|h| h.size).sum();
-    Ok(Json(json!({
-        "entries": entries,
-        "quarantined": quarantined,
-        "foldedSinceStart": folded,
-        "duplicates": duplicates,
-        "shards": heads,
-        "offsets": offsets.iter().map(|((t, p), n)| json!({"topic": t, "partition": p, "next": n})).collect::<Vec<_>>(),
-    })))
+    Ok(Json(openapi::Status {
+        entries,
+        quarantined,
+        folded_since_start: folded,
+        duplicates,
+        shards: heads,
+        offsets: offsets
+            .into_iter()
+            .map(|((topic, partition), next)| openapi::SourceOffset {
+                topic,
+                partition,
+                next,
+            })
+            .collect(),
+    }))
 }
 
 async fn get_public_key(State(state): State<AppState>) -> Result<String, ApiError> {

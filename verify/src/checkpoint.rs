@@ -19,15 +19,18 @@ use crate::merkle::Hash;
 
 /// Head of one shard at a checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ShardHead {
     pub shard: u32,
     pub size: u64,
     #[serde(with = "hex_hash")]
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub root: Hash,
 }
 
 /// A signed statement of every shard's head.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Checkpoint {
     /// Increases by one with every checkpoint this ledger signs.
     pub number: u64,

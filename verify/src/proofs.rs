@@ -20,6 +20,7 @@ pub const FINDINGS: &str = "findings";
 
 /// The `proofs` section of a report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Proofs {
     /// Which builder made the document (one of the constants above).
@@ -33,6 +34,7 @@ pub struct Proofs {
 
 /// One entry: its stored bytes and its inclusion proof.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct EntryProof {
     pub shard: u32,
@@ -47,14 +49,17 @@ pub struct EntryProof {
 
 /// Consistency of one shard's tree between two sizes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ShardConsistency {
     pub shard: u32,
     pub from_size: u64,
     pub to_size: u64,
     #[serde(with = "hex_hash")]
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub from_root: Hash,
     #[serde(with = "hex_hash")]
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub to_root: Hash,
     /// RFC 6962 consistency proof, hex hashes.
     pub proof: Vec<String>,
@@ -62,6 +67,7 @@ pub struct ShardConsistency {
 
 /// The `consistency` section: the report's checkpoint extends `from`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Consistency {
     /// The earlier signed checkpoint (the one the request named).

@@ -86,6 +86,7 @@ pub struct Params {
 
 /// One page of the access history.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AccessHistory {
     pub customer: String,
@@ -99,6 +100,7 @@ pub struct AccessHistory {
 
 /// One access-like event.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Access {
     pub kind: String,

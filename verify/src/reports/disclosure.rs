@@ -44,6 +44,7 @@ const CATEGORIES: [DataCategory; 4] = [
 /// Purpose × category: how many `data_accessed` events used each category
 /// for each purpose. An event naming two categories counts once in each.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct UseMatrix {
     /// Column names, in the order of every row's `counts`.
@@ -54,6 +55,7 @@ pub struct UseMatrix {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct UseRow {
     pub purpose: String,
@@ -64,6 +66,7 @@ pub struct UseRow {
 
 /// One subcontractor handoff.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct HandoffView {
     pub at_ms: i64,
@@ -78,6 +81,7 @@ pub struct HandoffView {
 
 /// Each subcontractor that received data, and when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SubcontractorSummary {
     pub subcontractor_id: String,
@@ -87,6 +91,7 @@ pub struct SubcontractorSummary {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DisclosureReport {
     pub customer: String,

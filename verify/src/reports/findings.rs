@@ -7,6 +7,7 @@ use super::{Finding, Item};
 
 /// A decoded findings-index key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct FindingKey {
     /// `o` open, `c` closed, `r` recorded breach.
     pub state: u8,
@@ -29,6 +30,7 @@ impl FindingKey {
 
 /// Filters as given (echoed in the document).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Filter {
     #[serde(default)]
     pub rule: Option<String>,
@@ -82,6 +84,7 @@ impl Filter {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct FindingRow {
     /// `open`, `closed` (a late remedy) or `recorded` (a breach).
@@ -93,6 +96,7 @@ pub struct FindingRow {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct FindingsList {
     pub filter: Filter,

@@ -13,6 +13,7 @@ use super::{category_names, enum_name, le_request_id, Finding, Item, Period, Pos
 
 /// One request as its events tell it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct LeRequestView {
     pub customer_id: String,
@@ -148,6 +149,7 @@ pub fn assemble(items: &[Item], now_ms: i64) -> Vec<LeRequestView> {
 
 /// A count under a key (a jurisdiction, an instrument, an outcome).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Count {
     pub key: String,
     pub count: u64,
@@ -168,6 +170,7 @@ fn counts<'a>(keys: impl Iterator<Item = &'a str>) -> Vec<Count> {
 
 /// The officers' transparency report.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TransparencyReport {
     pub period: Period,

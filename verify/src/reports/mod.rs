@@ -71,6 +71,7 @@ impl Item {
 
 /// Where an entry sits in the ledger: enough to fetch it and prove it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Position {
     pub shard: u32,
@@ -87,6 +88,7 @@ impl std::fmt::Display for Position {
 
 /// The half-open period `[from, to)` a report covers; `None` = unbounded.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Period {
     pub from_ms: Option<i64>,
@@ -112,6 +114,7 @@ impl Period {
 /// Who a document is prepared for: the customer's copy withholds requests
 /// under a non-disclosure order in force at report time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Audience {
     Officer,
@@ -121,6 +124,7 @@ pub enum Audience {
 /// A document together with the signed checkpoint it was computed at and
 /// the parameters it was asked with (so a checker rebuilds it from them).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Signed<T, P> {
     /// Which report this is ([`Report::NAME`]).
@@ -195,6 +199,7 @@ pub fn item_of(entry: Entry, hash: Hash) -> Result<Item, DecodeError> {
 
 /// The actor of an event, as reports show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Who {
     pub actor_id: String,
@@ -251,6 +256,7 @@ fn or_dash(s: &str) -> &str {
 
 /// A policy verdict as reports show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct VerdictView {
     pub rule: String,
@@ -282,6 +288,7 @@ impl VerdictView {
 
 /// A finding recorded in an entry: the verdict plus where and when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Finding {
     #[serde(flatten)]
@@ -312,6 +319,7 @@ impl Finding {
 
 /// A data transfer as reports show it (disclosure and residency).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TransferView {
     pub at_ms: i64,

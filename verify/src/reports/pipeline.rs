@@ -128,6 +128,7 @@ fn visible<'a>(items: &'a [Item], p: &CustomerParams, now_ms: i64) -> Vec<&'a It
 
 /// Parameters of the per-customer reports (disclosure, residency).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerParams {
     pub customer: String,
@@ -281,6 +282,7 @@ impl Report for Residency {
 
 /// Parameters of an access-history page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AccessHistoryParams {
     pub customer: String,
@@ -292,6 +294,7 @@ pub struct AccessHistoryParams {
     pub limit: usize,
     /// The `nextCursor` of the previous page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
     pub cursor: Option<Cursor>,
 }
 
@@ -409,6 +412,7 @@ impl Report for AccessHistoryReport {
 
 /// Parameters of the law-enforcement transparency report.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct LawEnforcementParams {
     #[serde(default)]

@@ -27,6 +27,7 @@ pub struct Params {
 /// Data came to be stored in a country: collected there, or transferred
 /// there and stored at the destination.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct StorageRecord {
     pub at_ms: i64,
@@ -41,6 +42,7 @@ pub struct StorageRecord {
 /// Per country: how often accessors had their office there, and how often
 /// they physically were there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AccessorCountry {
     pub country: String,
@@ -50,6 +52,7 @@ pub struct AccessorCountry {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct StorageCountry {
     pub country: String,
@@ -60,6 +63,7 @@ pub struct StorageCountry {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ResidencyReport {
     pub customer: String,
