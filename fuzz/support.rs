@@ -31,6 +31,14 @@ pub fn cases() -> u32 {
         .unwrap_or(2_000)
 }
 
+static ACCEPTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Counts a case whose input the decoder accepted (printed with the run, to
+/// show how deep the mutations reach).
+pub fn accepted() {
+    ACCEPTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Runs one fuzz target for [`cases`] cases; panics (failing the test) with
 /// the minimal failing input when a case panics or returns an error.
 pub fn run<S: Strategy>(
@@ -47,10 +55,12 @@ pub fn run<S: Strategy>(
         ..Config::default()
     });
     let start = Instant::now();
+    let before = ACCEPTED.load(std::sync::atomic::Ordering::Relaxed);
     let outcome = runner.run(&strategy, test);
+    let accepted = ACCEPTED.load(std::sync::atomic::Ordering::Relaxed) - before;
     let secs = start.elapsed().as_secs_f64();
     println!(
-        "fuzz {name}: {cases} cases in {secs:.1} s ({:.0} cases/s)",
+        "fuzz {name}: {cases} cases in {secs:.1} s ({:.0} cases/s, {accepted} accepted)",
         f64::from(cases) / secs.max(1e-9)
     );
     if let Err(e) = outcome {

@@ -86,6 +86,7 @@ fn check_accepted(format: Format, input: &[u8]) -> Result<(), TestCaseError> {
     let outcome = parse_batch(format, input);
     budget.check("parse_batch")?;
     if let Ok(accepted) = outcome {
+        support::accepted();
         prop_assert!(!accepted.is_empty());
         for a in accepted {
             prop_assert!(a.bytes.len() <= MAX_EVENT_BYTES);
@@ -163,6 +164,7 @@ fn fuzz_kafka_record_value() {
         let decoded = decode_valid(&input);
         budget.check("decode_valid")?;
         if let Ok(event) = decoded {
+            support::accepted();
             prop_assert!(validate(&event).is_ok());
             prop_assert_eq!(Event::decode(input.as_slice()).ok(), Some(event));
         }

@@ -55,6 +55,7 @@ fn fuzz_event_json() {
         }
         budget.check("event_from_json")?;
         if let Ok(event) = parsed {
+            support::accepted();
             // What was accepted must be written back and read again unchanged.
             let again = event_from_json(&event_to_json(&event));
             prop_assert!(again.is_ok(), "{text} -> {:?}", again.err());
@@ -85,6 +86,7 @@ fn fuzz_event_protobuf() {
         }
         budget.check("Event::decode")?;
         if let Ok(event) = decoded {
+            support::accepted();
             let again = Event::decode(event.encode_to_vec().as_slice());
             prop_assert_eq!(again.ok(), Some(event));
         }
