@@ -59,13 +59,14 @@ pub fn run<S: Strategy>(
     let outcome = runner.run(&strategy, test);
     let accepted = ACCEPTED.load(std::sync::atomic::Ordering::Relaxed) - before;
     let secs = start.elapsed().as_secs_f64();
+    if let Err(e) = outcome {
+        println!("fuzz {name}: FAILED after {secs:.1} s");
+        panic!("fuzz {name} failed after {secs:.1} s: {e}");
+    }
     println!(
         "fuzz {name}: {cases} cases in {secs:.1} s ({:.0} cases/s, {accepted} accepted)",
         f64::from(cases) / secs.max(1e-9)
     );
-    if let Err(e) = outcome {
-        panic!("fuzz {name} failed after {secs:.1} s: {e}");
-    }
 }
 
 /// Counts allocations per thread (the decoders run on the case's thread).
@@ -127,7 +128,9 @@ impl Budget {
         PEAK.with(|p| p.set(live_at_start));
         LARGEST.with(|l| l.set(0));
         Budget {
-            limit: input_len.saturating_mul(per_input_byte).saturating_add(fixed),
+            limit: input_len
+                .saturating_mul(per_input_byte)
+                .saturating_add(fixed),
             live_at_start,
         }
     }
@@ -170,9 +173,15 @@ pub enum ByteEdit {
 pub fn byte_edits() -> impl Strategy<Value = Vec<ByteEdit>> {
     let edit = prop_oneof![
         (any::<prop::sample::Index>(), 0u8..8).prop_map(|(i, b)| ByteEdit::Flip(i, b)),
-        (any::<prop::sample::Index>(), prop_oneof![Just(0u8), Just(0x7f), Just(0x80), Just(0xff), any::<u8>()])
+        (
+            any::<prop::sample::Index>(),
+            prop_oneof![Just(0u8), Just(0x7f), Just(0x80), Just(0xff), any::<u8>()]
+        )
             .prop_map(|(i, b)| ByteEdit::Set(i, b)),
-        (any::<prop::sample::Index>(), proptest::collection::vec(any::<u8>(), 1..12))
+        (
+            any::<prop::sample::Index>(),
+            proptest::collection::vec(any::<u8>(), 1..12)
+        )
             .prop_map(|(i, b)| ByteEdit::Insert(i, b)),
         (any::<prop::sample::Index>(), 1usize..16).prop_map(|(i, n)| ByteEdit::Remove(i, n)),
         any::<prop::sample::Index>().prop_map(ByteEdit::Truncate),
@@ -257,7 +266,8 @@ pub mod json {
             Just(json!("PURPOSE_ADVERTISING")),
             any::<i64>().prop_map(|n| json!(n)),
             any::<u64>().prop_map(|n| json!(n)),
-            any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            any::<f64>()
+                .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
             "[ -~]{0,40}".prop_map(Value::String),
             any::<String>().prop_map(Value::String),
             arbitrary(),
@@ -271,7 +281,8 @@ pub mod json {
             any::<bool>().prop_map(Value::Bool),
             any::<i64>().prop_map(|n| json!(n)),
             any::<u64>().prop_map(|n| json!(n)),
-            any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            any::<f64>()
+                .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
             "[a-zA-Z0-9_.:-]{0,20}".prop_map(Value::String),
             any::<String>().prop_map(Value::String),
         ];
@@ -294,12 +305,48 @@ pub mod json {
     /// Field names the decoders look for, so that arbitrary objects reach
     /// past the first "missing field".
     const KEYS: &[&str] = &[
-        "eventId", "customerId", "occurredAt", "actor", "dataAccessed", "purpose", "categories",
-        "reportKind", "params", "checkpoint", "generatedAtMs", "proofs", "consistency", "number",
-        "issued_at_ms", "key", "shards", "signature", "shard", "seq", "size", "root", "entry",
-        "inclusion", "entries", "report", "from", "fromSize", "toSize", "fromRoot", "toRoot",
-        "proof", "customer", "audience", "period", "limit", "cursor", "findings", "state",
-        "position", "entryHash", "rule",
+        "eventId",
+        "customerId",
+        "occurredAt",
+        "actor",
+        "dataAccessed",
+        "purpose",
+        "categories",
+        "reportKind",
+        "params",
+        "checkpoint",
+        "generatedAtMs",
+        "proofs",
+        "consistency",
+        "number",
+        "issued_at_ms",
+        "key",
+        "shards",
+        "signature",
+        "shard",
+        "seq",
+        "size",
+        "root",
+        "entry",
+        "inclusion",
+        "entries",
+        "report",
+        "from",
+        "fromSize",
+        "toSize",
+        "fromRoot",
+        "toRoot",
+        "proof",
+        "customer",
+        "audience",
+        "period",
+        "limit",
+        "cursor",
+        "findings",
+        "state",
+        "position",
+        "entryHash",
+        "rule",
     ];
 
     /// One structural change at a node chosen by index among all nodes.

@@ -142,19 +142,23 @@ fn protobuf_batches() -> impl Strategy<Value = (bool, Vec<u8>)> {
 
 #[test]
 fn fuzz_intake_protobuf() {
-    run("intake_protobuf", protobuf_batches(), |(delimited, input)| {
-        let format = if delimited {
-            Format::ProtobufDelimited
-        } else {
-            Format::Protobuf
-        };
-        check_accepted(format, &input)?;
-        if delimited {
-            // The stream as one message, too.
-            check_accepted(Format::Protobuf, &input)?;
-        }
-        Ok(())
-    });
+    run(
+        "intake_protobuf",
+        protobuf_batches(),
+        |(delimited, input)| {
+            let format = if delimited {
+                Format::ProtobufDelimited
+            } else {
+                Format::Protobuf
+            };
+            check_accepted(format, &input)?;
+            if delimited {
+                // The stream as one message, too.
+                check_accepted(Format::Protobuf, &input)?;
+            }
+            Ok(())
+        },
+    );
 }
 
 #[test]

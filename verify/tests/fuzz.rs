@@ -31,8 +31,8 @@ use custody_verify::proofs::{Consistency, EntryProof, Proofs, ShardConsistency};
 use custody_verify::reports::findings::{self, FindingKey};
 use custody_verify::reports::{
     item_of, le_request_id, AccessHistoryParams, AccessHistoryReport, Audience, CustomerParams,
-    Disclosure, Findings, Item, LawEnforcement, LawEnforcementParams, Period, ReadError,
-    ReadView, Report, Residency, Signed,
+    Disclosure, Findings, Item, LawEnforcement, LawEnforcementParams, Period, ReadError, ReadView,
+    Report, Residency, Signed,
 };
 use custody_verify::{Checkpoint, Entry, ShardHead, SourcePosition};
 use ed25519_dalek::{SigningKey, VerifyingKey};
@@ -129,7 +129,8 @@ fn ledger() -> &'static Ledger {
                         Effect::Opens => b'o',
                         Effect::Closes { opened_seq } => {
                             for k in findings.iter_mut() {
-                                if (k.shard, k.seq, k.rule.as_str()) == (shard, opened_seq, &v.rule) {
+                                if (k.shard, k.seq, k.rule.as_str()) == (shard, opened_seq, &v.rule)
+                                {
                                     k.state = b'c';
                                 }
                             }
@@ -168,8 +169,13 @@ fn ledger() -> &'static Ledger {
             }
         }
         findings.sort_by(|a, b| {
-            (a.state, &a.rule, &a.customer, a.shard, a.seq)
-                .cmp(&(b.state, &b.rule, &b.customer, b.shard, b.seq))
+            (a.state, &a.rule, &a.customer, a.shard, a.seq).cmp(&(
+                b.state,
+                &b.rule,
+                &b.customer,
+                b.shard,
+                b.seq,
+            ))
         });
         let now = items
             .values()
@@ -291,7 +297,10 @@ fn documents() -> &'static Vec<Value> {
                 },
             ));
         }
-        docs.push(document::<LawEnforcement>(l, LawEnforcementParams::default()));
+        docs.push(document::<LawEnforcement>(
+            l,
+            LawEnforcementParams::default(),
+        ));
         docs.push(document::<Findings>(l, findings::Filter::default()));
         docs
     })
@@ -309,7 +318,13 @@ fn the_seed_documents_verify() {
     for doc in documents() {
         let v = verify(doc, &verifying_key(), Some(&l.old), &[]);
         assert!(v.ok(), "{}\n{}", doc["reportKind"], v.render());
-        assert!(doc["proofs"]["entries"].as_array().is_some_and(|e| !e.is_empty()), "{}", doc["reportKind"]);
+        assert!(
+            doc["proofs"]["entries"]
+                .as_array()
+                .is_some_and(|e| !e.is_empty()),
+            "{}",
+            doc["reportKind"]
+        );
     }
 }
 
@@ -334,8 +349,13 @@ fn saved() -> impl Strategy<Value = Saved> {
 
 /// Runs the checker under the allocation bound; the serialised size of the
 /// document is the input size.
-fn check_document(doc: &Value, saved: &Saved, fetched: &[ShardConsistency]) -> Result<bool, TestCaseError> {
-    let size = doc.to_string().len();
+fn check_document(
+    doc: &Value,
+    saved: &Saved,
+    fetched: &[ShardConsistency],
+) -> Result<bool, TestCaseError> {
+    // The checker's inputs: the document and the proofs fetched for it.
+    let size = doc.to_string().len() + serde_json::to_string(fetched).map_or(0, |s| s.len());
     let saved_cp: Option<Checkpoint> = match saved {
         Saved::None => None,
         Saved::Old => Some(ledger().old.clone()),
@@ -361,30 +381,40 @@ fn fuzz_report_documents() {
         // Proofs "fetched from a server": the real ones, or mutated.
         prop::option::of(json::edits()),
     );
-    run("report_documents", strategy, |(which, edits, saved, fetched_edits)| {
-        let original = &docs[which];
-        let doc = json::apply(original.clone(), &edits);
-        let real = serde_json::to_value(consistency(ledger())).expect("json");
-        let fetched: Vec<ShardConsistency> = match &fetched_edits {
-            None => Vec::new(),
-            Some(e) => serde_json::from_value(json::apply(real, e)).unwrap_or_default(),
-        };
-        let ok = check_document(&doc, &saved, &fetched)?;
-        // A document that verifies after mutation must mean what the
-        // original meant: same kind, checkpoint and parameters (fields the
-        // checker ignores may differ).
-        if ok {
-            support::accepted();
-            prop_assert_eq!(&doc["reportKind"], &original["reportKind"]);
-            let cp: Option<Checkpoint> = serde_json::from_value(doc["checkpoint"].clone()).ok();
-            prop_assert_eq!(cp.as_ref(), Some(&ledger().new), "checkpoint changed yet verified");
-            prop_assert!(
-                same_params(&original["reportKind"], &doc["params"], &original["params"]),
-                "params changed yet verified: {} vs {}", doc["params"], original["params"]
-            );
-        }
-        Ok(())
-    });
+    run(
+        "report_documents",
+        strategy,
+        |(which, edits, saved, fetched_edits)| {
+            let original = &docs[which];
+            let doc = json::apply(original.clone(), &edits);
+            let real = serde_json::to_value(consistency(ledger())).expect("json");
+            let fetched: Vec<ShardConsistency> = match &fetched_edits {
+                None => Vec::new(),
+                Some(e) => serde_json::from_value(json::apply(real, e)).unwrap_or_default(),
+            };
+            let ok = check_document(&doc, &saved, &fetched)?;
+            // A document that verifies after mutation must mean what the
+            // original meant: same kind, checkpoint and parameters (fields the
+            // checker ignores may differ).
+            if ok {
+                support::accepted();
+                prop_assert_eq!(&doc["reportKind"], &original["reportKind"]);
+                let cp: Option<Checkpoint> = serde_json::from_value(doc["checkpoint"].clone()).ok();
+                prop_assert_eq!(
+                    cp.as_ref(),
+                    Some(&ledger().new),
+                    "checkpoint changed yet verified"
+                );
+                prop_assert!(
+                    same_params(&original["reportKind"], &doc["params"], &original["params"]),
+                    "params changed yet verified: {} vs {}",
+                    doc["params"],
+                    original["params"]
+                );
+            }
+            Ok(())
+        },
+    );
 }
 
 /// Whether two `params` values read as the same parameters of the report.
@@ -409,22 +439,36 @@ fn fuzz_report_arbitrary_json() {
     // Arbitrary JSON, and arbitrary JSON grafted into a valid document.
     let strategy = prop_oneof![
         json::arbitrary(),
-        (0..docs.len(), json::arbitrary(), prop::sample::select(vec![
-            "proofs", "checkpoint", "params", "consistency", "reportKind", "generatedAtMs",
-            "findings", "useMatrix",
-        ]))
-        .prop_map(|(which, v, field)| {
-            let mut doc = docs[which].clone();
-            doc[field] = v;
-            doc
-        }),
+        (
+            0..docs.len(),
+            json::arbitrary(),
+            prop::sample::select(vec![
+                "proofs",
+                "checkpoint",
+                "params",
+                "consistency",
+                "reportKind",
+                "generatedAtMs",
+                "findings",
+                "useMatrix",
+            ])
+        )
+            .prop_map(|(which, v, field)| {
+                let mut doc = docs[which].clone();
+                doc[field] = v;
+                doc
+            }),
     ];
-    run("report_arbitrary_json", (strategy, saved()), |(doc, saved)| {
-        if check_document(&doc, &saved, &[])? {
-            support::accepted();
-        }
-        Ok(())
-    });
+    run(
+        "report_arbitrary_json",
+        (strategy, saved()),
+        |(doc, saved)| {
+            if check_document(&doc, &saved, &[])? {
+                support::accepted();
+            }
+            Ok(())
+        },
+    );
 }
 
 /// Stored entry bytes: arbitrary, or a real entry mutated (lengths among
@@ -502,11 +546,16 @@ fn fuzz_checkpoints() {
         }
         budget.check("checkpoint")?;
         // A checkpoint that verifies under the ledger's key says what the
-        // ledger signed (the signature covers every field).
-        if let (Ok(cp), Ok(key)) = (parsed, key) {
+        // ledger signed (the signature covers every field; its hex may be
+        // written in either case).
+        if let (Ok(mut cp), Ok(key)) = (parsed, key) {
+            cp.signature = cp.signature.to_ascii_lowercase();
             if cp.verify(&key).is_ok() && key == verifying_key() {
                 support::accepted();
-                prop_assert!(cp == l.new || cp == l.old, "a forged checkpoint verified: {cp:?}");
+                prop_assert!(
+                    cp == l.new || cp == l.old,
+                    "a forged checkpoint verified: {cp:?}"
+                );
             }
         }
         Ok(())
@@ -563,7 +612,8 @@ fn fuzz_merkle_proofs() {
                     .chunks_exact(32)
                     .map(|c| c.try_into().expect("32 bytes"))
                     .collect();
-                let verified = merkle::verify_inclusion(&leaf, index, n, &hashes, &tree.root()).is_ok();
+                let verified =
+                    merkle::verify_inclusion(&leaf, index, n, &hashes, &tree.root()).is_ok();
                 if verified {
                     support::accepted();
                 }
@@ -587,5 +637,21 @@ fn fuzz_merkle_proofs() {
             }
             Ok(())
         },
+    );
+}
+
+/// Found by `fuzz_report_documents`: a document whose `proofs` section was
+/// `null` was "verified" on its checkpoint alone, whatever its figures said.
+#[test]
+fn a_null_proofs_section_does_not_verify() {
+    let mut doc = documents()[2].clone();
+    doc["proofs"] = Value::Null;
+    doc["params"]["customer"] = serde_json::json!("someone-else");
+    let v = verify(&doc, &verifying_key(), None, &[]);
+    assert!(!v.ok(), "{}", v.render());
+    assert!(
+        v.render().contains("carries no `proofs` section"),
+        "{}",
+        v.render()
     );
 }

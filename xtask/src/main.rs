@@ -269,7 +269,9 @@ fn fuzz(args: &[String]) -> Result<(), String> {
             }
         }
     }
-    let status = child.wait().map_err(|e| format!("waiting for cargo: {e}"))?;
+    let status = child
+        .wait()
+        .map_err(|e| format!("waiting for cargo: {e}"))?;
     println!(
         "\nfuzz summary ({} targets, {cases} cases each, {:.0} s in all with the build):",
         summary.len(),
@@ -281,6 +283,8 @@ fn fuzz(args: &[String]) -> Result<(), String> {
     if status.success() {
         Ok(())
     } else {
-        Err(format!("fuzzing failed ({status}): see the failing target above"))
+        Err(format!(
+            "fuzzing failed ({status}): see the failing target above"
+        ))
     }
 }
