@@ -5,6 +5,7 @@
 //!   cargo xtask demo [ARGS]   build (release) and run `custody demo ARGS`
 //!   cargo xtask test          fmt check, clippy, every test
 //!   cargo xtask bench [ARGS]  build (release) and run `custody bench ARGS`
+//!   cargo xtask fuzz [--cases N]  every fuzz target, N cases each (default 100,000)
 //!   cargo xtask deps          only install the system packages
 
 use std::path::Path;
@@ -29,9 +30,12 @@ fn main() {
         "demo" => demo(&rest),
         "test" => test(&rest),
         "bench" => bench(&rest),
+        "fuzz" => fuzz(&rest),
         "deps" => install_packages(BUILD_PACKAGES),
         _ => {
-            eprintln!("usage: cargo xtask demo [ARGS] | test | bench [ARGS] | deps");
+            eprintln!(
+                "usage: cargo xtask demo [ARGS] | test | bench [ARGS] | fuzz [--cases N] | deps"
+            );
             exit(2);
         }
     };
@@ -212,4 +216,75 @@ fn test(args: &[String]) -> Result<(), String> {
         "warnings",
     ]))?;
     run(cargo().args(["test", "--workspace"]).args(args))
+}
+
+/// The crates with a `tests/fuzz.rs` (property-based fuzz targets; see
+/// `fuzz/support.rs`). `cargo test` runs them for 2,000 cases each (the
+/// short pass CI gets through `cargo xtask test`).
+const FUZZ_CRATES: &[&str] = &["custody-proto", "custody-ingest", "custody-verify"];
+
+/// Runs every fuzz target for `--cases N` (default 100,000) cases, one
+/// target at a time, and prints each target's count and duration.
+///
+/// Built optimised (opt-level 3 for the workspace crates, as in release)
+/// but with overflow checks and debug assertions kept: an arithmetic
+/// overflow on hostile input is a failure to find, not a wrap to hide. The
+/// dependencies are the test build's (already optimised), so RocksDB is not
+/// rebuilt.
+fn fuzz(args: &[String]) -> Result<(), String> {
+    let cases = match args {
+        [] => 100_000u64,
+        [flag, n] if flag == "--cases" => n
+            .replace('_', "")
+            .parse()
+            .map_err(|_| format!("--cases: `{n}` is not a number"))?,
+        _ => return Err("usage: cargo xtask fuzz [--cases N]".into()),
+    };
+    install_packages(BUILD_PACKAGES)?;
+    let mut cmd = cargo();
+    cmd.arg("test");
+    for c in FUZZ_CRATES {
+        cmd.args(["-p", c]);
+    }
+    cmd.args(["--test", "fuzz", "--", "--nocapture", "--test-threads", "1"])
+        .env("CUSTODY_FUZZ_CASES", cases.to_string())
+        .env("CARGO_PROFILE_DEV_OPT_LEVEL", "3")
+        .stdout(std::process::Stdio::piped());
+    eprintln!("xtask: running {cmd:?}");
+    let start = std::time::Instant::now();
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
+    // Echo the tests' output and keep each target's line for the summary.
+    let mut summary = Vec::new();
+    if let Some(out) = child.stdout.take() {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            println!("{line}");
+            // `test fuzz_x ... fuzz x: N cases in T s (R cases/s)`
+            if let Some(at) = line.find("fuzz ") {
+                if line.contains(" cases in ") {
+                    summary.push(line[at + 5..].to_string());
+                }
+            }
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| format!("waiting for cargo: {e}"))?;
+    println!(
+        "\nfuzz summary ({} targets, {cases} cases each, {:.0} s in all with the build):",
+        summary.len(),
+        start.elapsed().as_secs_f64()
+    );
+    for line in &summary {
+        println!("  {line}");
+    }
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "fuzzing failed ({status}): see the failing target above"
+        ))
+    }
 }
