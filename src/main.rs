@@ -166,12 +166,11 @@ enum Command {
     },
     /// Measure fold and verify throughput against raw baselines in the same process.
     Bench(bench::BenchArgs),
-    /// Exit 0 when a running server answers GET /healthz with 200 (for
-    /// container health checks: the image has no curl).
+    /// Check that a running server answers GET /healthz (container health checks).
     Health {
-        /// Base URL of the server.
+        /// Base URL of the server (the image has no curl: this is its probe).
         #[arg(long, env = "CUSTODY_HTTP", default_value = "http://127.0.0.1:8080")]
-        url: String,
+        http: String,
     },
 }
 
@@ -454,7 +453,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Bench(args) => bench::run(args),
-        Command::Health { url } => health(&url),
+        Command::Health { http } => health(&http),
         Command::Report { kind } => report_cmd::run_report(kind),
         Command::Token { command } => report_cmd::run_token(command),
         Command::VerifyReport(args) => custody_verify::cli::run(args),
@@ -534,9 +533,27 @@ fn print_urls(data: &Path, listen: SocketAddr) {
     println!("  http://{listen}/v1/public-key    ledger public key");
     println!("  http://{listen}/metrics          Prometheus metrics");
     println!(
-        "  custody verify --data {}        re-verify everything",
+        "  {} verify --data {}        re-verify everything",
+        self_command(),
         data.display()
     );
+}
+
+/// How to call this binary again in the commands printed for the user:
+/// `custody` when that is what PATH finds, else this binary's path (after
+/// `cargo xtask demo` it is in the target directory, on no PATH).
+fn self_command() -> String {
+    let exe = std::env::current_exe().and_then(std::fs::canonicalize);
+    let on_path = std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| {
+            std::fs::canonicalize(dir.join("custody"))
+                .is_ok_and(|found| exe.as_ref().is_ok_and(|exe| *exe == found))
+        })
+    });
+    match exe {
+        Ok(exe) if !on_path => exe.display().to_string(),
+        _ => "custody".into(),
+    }
 }
 
 /// On a demo ledger without tokens, creates an officer, a customer and an

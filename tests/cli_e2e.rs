@@ -164,3 +164,138 @@ fn quarantine_list_shows_text_and_line_numbers_of_files() {
 fn hex_of(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// Every command path of the CLI (`["token", "create"]`, …), read from
+/// `--help` as a user would.
+fn command_paths(prefix: &[String]) -> Vec<Vec<String>> {
+    let out = run(&prefix
+        .iter()
+        .map(String::as_str)
+        .chain(["--help"])
+        .collect::<Vec<_>>());
+    let help = String::from_utf8_lossy(&out.stdout).into_owned();
+    let subcommands: Vec<String> = help
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .filter(|c| c != "help")
+        .collect();
+    if subcommands.is_empty() {
+        return vec![prefix.to_vec()];
+    }
+    subcommands
+        .into_iter()
+        .flat_map(|c| {
+            let mut p = prefix.to_vec();
+            p.push(c);
+            command_paths(&p)
+        })
+        .collect()
+}
+
+/// (flag, environment variable) pairs in one command's `--help`.
+fn env_flags(path: &[String]) -> Vec<(String, Option<String>)> {
+    let out = run(&path
+        .iter()
+        .map(String::as_str)
+        .chain(["--help"])
+        .collect::<Vec<_>>());
+    let help = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut flags = Vec::new();
+    let mut current: Option<String> = None;
+    for line in help.lines() {
+        let t = line.trim_start();
+        if let Some(flag) = t
+            .split_whitespace()
+            .find(|w| w.starts_with("--"))
+            .filter(|_| t.starts_with('-'))
+        {
+            if let Some(f) = current.take() {
+                flags.push((f, None));
+            }
+            current = Some(flag.trim_end_matches(',').to_string());
+        }
+        if let Some(i) = line.find("[env: ") {
+            let var: String = line[i + 6..]
+                .chars()
+                .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                .collect();
+            if let Some(f) = current.take() {
+                flags.push((f, Some(var)));
+            }
+        }
+    }
+    flags.extend(current.map(|f| (f, None)));
+    flags
+}
+
+#[test]
+fn readme_lists_exactly_the_environment_variables_the_cli_reads() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    // The table: | `VAR` | `--flag` | commands |
+    let rows: Vec<(String, String, String)> = readme
+        .lines()
+        .filter(|l| l.starts_with("| `CUSTODY_"))
+        .map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            (
+                cells[1].trim_matches('`').to_string(),
+                cells[2].trim_matches('`').to_string(),
+                cells[3].to_string(),
+            )
+        })
+        .collect();
+    assert!(rows.len() >= 8, "no environment table in README: {rows:?}");
+    assert!(
+        !readme.contains("Every flag has an environment variable"),
+        "README claims every flag has one"
+    );
+    let paths = command_paths(&[]);
+    assert!(paths.len() > 15, "{paths:?}");
+    let mut seen: Vec<(String, String, String)> = Vec::new(); // (var, flag, command)
+    for path in &paths {
+        for (flag, var) in env_flags(path) {
+            if flag == "--data" {
+                assert_eq!(
+                    var.as_deref(),
+                    Some("CUSTODY_DATA"),
+                    "`custody {}` takes --data without CUSTODY_DATA",
+                    path.join(" ")
+                );
+            }
+            if let Some(var) = var {
+                seen.push((var, flag, path.join(" ")));
+            }
+        }
+    }
+    for (var, flag, command) in &seen {
+        let row = rows
+            .iter()
+            .find(|(v, _, _)| v == var)
+            .unwrap_or_else(|| panic!("README does not list {var} (`custody {command} {flag}`)"));
+        assert_eq!(&row.1, flag, "README names another flag for {var}");
+        if var != "CUSTODY_DATA" {
+            assert!(
+                row.2.contains(&format!("`{command}`")),
+                "README's row for {var} misses `{command}`: {}",
+                row.2
+            );
+        }
+    }
+    for (var, _, commands) in &rows {
+        assert!(
+            seen.iter().any(|(v, _, _)| v == var),
+            "README lists {var}, which no flag reads"
+        );
+        // Every command the row names reads the variable.
+        for command in commands.split('`').skip(1).step_by(2) {
+            assert!(
+                seen.iter().any(|(v, _, c)| v == var && c == command),
+                "README says `custody {command}` reads {var}; it does not"
+            );
+        }
+    }
+}
