@@ -7,13 +7,12 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use custody_ingest::import::{format_for, import_file, ImportSummary};
+use custody_ingest::import::{format_for, import_reader, ImportSummary};
 use custody_ingest::kafka::ConsumerConfig;
 use custody_ingest::Folder;
 use custody_ingest::Format;
 use custody_ledger::{verify_store, Ledger, Store, StoreError};
 use custody_testkit::demo::{self, DemoParams};
-use indicatif::{ProgressBar, ProgressStyle};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -21,6 +20,7 @@ mod bench;
 mod bench_kafka;
 mod bench_query;
 mod emit;
+mod progress;
 mod report_cmd;
 
 #[derive(Parser)]
@@ -166,6 +166,12 @@ enum Command {
     },
     /// Measure fold and verify throughput against raw baselines in the same process.
     Bench(bench::BenchArgs),
+    /// Check that a running server answers GET /healthz (container health checks).
+    Health {
+        /// Base URL of the server (the image has no curl: this is its probe).
+        #[arg(long, env = "CUSTODY_HTTP", default_value = "http://127.0.0.1:8080")]
+        http: String,
+    },
 }
 
 #[derive(clap::Args, Clone)]
@@ -317,15 +323,20 @@ fn run(cli: Cli) -> Result<()> {
                 Some(other) => bail!("unknown --format `{other}` (json or protobuf)"),
             };
             let folder = Folder::open(open_ledger(&data.data)?);
+            let started = Instant::now();
             let s = import_with_progress(&folder, &file, format)?;
+            let elapsed = started.elapsed();
             let cp = folder.lock()?.checkpoint(custody_query::now_ms())?;
             println!("{}", serde_json::to_string(&s)?);
             eprintln!(
-                "imported {}: {} folded, {} duplicates, {} quarantined; checkpoint {}",
+                "imported {}: {} read, {} folded, {} duplicates, {} quarantined in {} ({}); checkpoint {}",
                 file.display(),
+                s.read,
                 s.folded,
                 s.duplicates,
                 s.quarantined,
+                progress::human_duration(elapsed),
+                progress::human_rate(s.read, elapsed, "events"),
                 cp.number
             );
             Ok(())
@@ -437,11 +448,12 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             let store = open_reader(&data.data)?;
             for q in store.quarantine(limit)? {
-                println!("{}", serde_json::to_string(&q)?);
+                println!("{}", quarantine_line(&q)?);
             }
             Ok(())
         }
         Command::Bench(args) => bench::run(args),
+        Command::Health { http } => health(&http),
         Command::Report { kind } => report_cmd::run_report(kind),
         Command::Token { command } => report_cmd::run_token(command),
         Command::VerifyReport(args) => custody_verify::cli::run(args),
@@ -449,13 +461,29 @@ fn run(cli: Cli) -> Result<()> {
             // Only reads the ledger; the replay goes to a scratch store.
             let store = open_reader(&data.data)?;
             let scratch = data.data.join("rebuild-scratch");
+            let total: u64 = store.heads()?.values().map(|h| h.size).sum();
+            let bar = progress::bar(
+                Some(total),
+                "{msg:>10} {wide_bar} {human_pos}/{human_len} entries ({rate}, ETA {eta})",
+            );
+            bar.set_message("replaying");
             let started = Instant::now();
-            let report = custody_ledger::rebuild_and_compare(&store, &scratch)?;
+            let report = custody_ledger::rebuild_and_compare_with(&store, &scratch, |p| match p {
+                custody_ledger::RebuildProgress::Replayed { entries, .. } => {
+                    bar.set_position(entries)
+                }
+                custody_ledger::RebuildProgress::Comparing { cf } => {
+                    bar.set_message(format!("comparing {cf}"))
+                }
+            })?;
+            bar.finish_and_clear();
+            let elapsed = started.elapsed();
             println!(
-                "replayed {} entries and {} quarantined records in {:.2?}",
+                "replayed {} entries and {} quarantined records and compared them in {} ({})",
                 report.entries_replayed,
                 report.quarantined_replayed,
-                started.elapsed()
+                progress::human_duration(elapsed),
+                progress::human_rate(report.entries_replayed, elapsed, "entries"),
             );
             for c in &report.comparisons {
                 match &c.first_difference {
@@ -505,9 +533,27 @@ fn print_urls(data: &Path, listen: SocketAddr) {
     println!("  http://{listen}/v1/public-key    ledger public key");
     println!("  http://{listen}/metrics          Prometheus metrics");
     println!(
-        "  custody verify --data {}        re-verify everything",
+        "  {} verify --data {}        re-verify everything",
+        self_command(),
         data.display()
     );
+}
+
+/// How to call this binary again in the commands printed for the user:
+/// `custody` when that is what PATH finds, else this binary's path (after
+/// `cargo xtask demo` it is in the target directory, on no PATH).
+fn self_command() -> String {
+    let exe = std::env::current_exe().and_then(std::fs::canonicalize);
+    let on_path = std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| {
+            std::fs::canonicalize(dir.join("custody"))
+                .is_ok_and(|found| exe.as_ref().is_ok_and(|exe| *exe == found))
+        })
+    });
+    match exe {
+        Ok(exe) if !on_path => exe.display().to_string(),
+        _ => "custody".into(),
+    }
 }
 
 /// On a demo ledger without tokens, creates an officer, a customer and an
@@ -649,20 +695,106 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
+/// Imports with a progress display: for a file, a bar by bytes read with
+/// percentage, rate and ETA; for standard input (size unknown), a spinner
+/// with the rate.
 fn import_with_progress(folder: &Folder, file: &Path, format: Format) -> Result<ImportSummary> {
-    let bar = ProgressBar::new_spinner();
-    bar.set_style(ProgressStyle::with_template(
-        "{spinner} {msg} [{elapsed_precise}]",
-    )?);
-    let s = import_file(folder, file, format, |s| {
-        bar.set_message(format!(
-            "{} read, {} folded, {} quarantined",
-            s.read, s.folded, s.quarantined
-        ));
-        bar.tick();
+    let started = Instant::now();
+    let message = |s: &ImportSummary| {
+        format!(
+            "{} events read ({}), {} folded, {} quarantined",
+            s.read,
+            progress::human_rate(s.read, started.elapsed(), "events"),
+            s.folded,
+            s.quarantined
+        )
+    };
+    let (bar, reader): (_, Box<dyn std::io::Read>) = if file.as_os_str() == "-" {
+        let bar = progress::bar(None, "{spinner} [{elapsed_precise}] {msg}");
+        (bar, Box::new(std::io::stdin()))
+    } else {
+        let f = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+        let len = f.metadata().map(|m| m.len()).ok();
+        let bar = progress::bar(
+            len,
+            "{wide_bar} {percent:>3}% {binary_bytes}/{binary_total_bytes} \
+             ({binary_bytes_per_sec}, ETA {eta})\n{msg}",
+        );
+        // Position = bytes read from the file (the reader is buffered, so
+        // at most a buffer ahead of the fold).
+        let reader = bar.wrap_read(f);
+        (bar, Box::new(reader))
+    };
+    let s = import_reader(folder, reader, file, format, |s| {
+        bar.set_message(message(s));
     })?;
     bar.finish_and_clear();
     Ok(s)
+}
+
+/// One `quarantine list` line: the stored record's fields as before, plus
+/// the payload as text when it is text (`payloadText`) and, for a file
+/// import, where in the file the record was (`file`, `line` for JSON lines
+/// or `record` for protobuf, and `position`, e.g. "line 12 of events.jsonl").
+fn quarantine_line(q: &custody_ledger::QuarantinedRecord) -> Result<String> {
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Line<'a> {
+        #[serde(flatten)]
+        stored: &'a custody_ledger::QuarantinedRecord,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        payload_text: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        file: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        line: Option<u64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        record: Option<u64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        position: Option<String>,
+    }
+    let payload = hex::decode(&q.payload_hex).unwrap_or_default();
+    let pos = custody_ingest::import::file_position(&q.topic, q.offset, &payload);
+    let number = |unit| pos.as_ref().filter(|p| p.unit == unit).map(|p| p.number);
+    Ok(serde_json::to_string(&Line {
+        stored: q,
+        payload_text: printable_text(&payload),
+        line: number("line"),
+        record: number("record"),
+        position: pos.as_ref().map(ToString::to_string),
+        file: pos.map(|p| p.file),
+    })?)
+}
+
+/// The payload as text when it is UTF-8 without control characters other
+/// than whitespace (binary payloads stay hex only), the line ending removed.
+fn printable_text(payload: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(payload).ok()?;
+    let text = text.trim_end_matches(['\n', '\r']);
+    text.chars()
+        .all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
+        .then_some(text)
+}
+
+/// `custody health`: GET URL/healthz.
+fn health(url: &str) -> Result<()> {
+    let endpoint = format!("{}/healthz", url.trim_end_matches('/'));
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(5)))
+        .build()
+        .into();
+    let status = agent
+        .get(&endpoint)
+        .call()
+        .with_context(|| format!("GET {endpoint}"))?
+        .status()
+        .as_u16();
+    if status != 200 {
+        bail!("GET {endpoint} answered {status}");
+    }
+    println!("ok");
+    Ok(())
 }
 
 fn verify(dir: &Path, public_key: Option<&str>) -> Result<()> {
@@ -671,10 +803,10 @@ fn verify(dir: &Path, public_key: Option<&str>) -> Result<()> {
         .map(custody_ledger::checkpoint::parse_public_key)
         .transpose()?;
     let total: u64 = store.heads()?.values().map(|h| h.size).sum();
-    let bar = ProgressBar::new(total);
-    bar.set_style(ProgressStyle::with_template(
-        "verifying {bar:40} {pos}/{len} entries ({per_sec}, {eta})",
-    )?);
+    let bar = progress::bar(
+        Some(total),
+        "verifying {wide_bar} {human_pos}/{human_len} entries ({rate}, ETA {eta})",
+    );
     let started = Instant::now();
     let report = verify_store(&store, key.as_ref(), |n| bar.set_position(n))?;
     bar.finish_and_clear();
@@ -683,11 +815,12 @@ fn verify(dir: &Path, public_key: Option<&str>) -> Result<()> {
         println!("shard {shard}: {size} entries, root {}", hex::encode(root));
     }
     println!(
-        "{} entries in {} shards and {} checkpoints checked in {:.2?}",
+        "{} entries in {} shards and {} checkpoints checked in {} ({})",
         report.entries,
         report.shards.len(),
         report.checkpoints,
-        elapsed
+        progress::human_duration(elapsed),
+        progress::human_rate(report.entries, elapsed, "entries"),
     );
     if report.ok() {
         println!("OK: every entry hash, link, Merkle node, head and checkpoint signature verifies");

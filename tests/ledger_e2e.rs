@@ -163,6 +163,7 @@ fn reimport_folds_nothing_twice_and_bad_lines_are_quarantined() {
         rows[0]
     );
     assert_eq!(rows[1]["offset"], lines);
+    // Text that is no JSON at all is refused as invalid event JSON.
     assert!(
         rows[1]["reason"]
             .as_str()
@@ -171,6 +172,8 @@ fn reimport_folds_nothing_twice_and_bad_lines_are_quarantined() {
         "{}",
         rows[1]
     );
+    assert_eq!(rows[1]["line"], lines, "{}", rows[1]);
+    assert_eq!(rows[1]["payloadText"], "this is not json", "{}", rows[1]);
     run_ok(&["verify", "--data", path_str(&data)]);
 }
 

@@ -61,6 +61,39 @@ pub fn import_file(
     folder: &Folder,
     path: &Path,
     format: Format,
+    progress: impl FnMut(&ImportSummary),
+) -> Result<ImportSummary, ImportError> {
+    let reader: Box<dyn Read> = if path.as_os_str() == "-" {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(std::fs::File::open(path).map_err(|source| ImportError::Io {
+            path: path.display().to_string(),
+            source,
+        })?)
+    };
+    import_reader(folder, reader, path, format, progress)
+}
+
+/// The source topic of an import: `import:<file name>` (`import:-` for
+/// standard input).
+/// Positions of a file's records are kept under it, so importing the same
+/// file again skips them.
+pub fn import_topic(path: &Path) -> String {
+    format!(
+        "import:{}",
+        path.file_name()
+            .map_or("stdin".into(), |n| n.to_string_lossy().into_owned())
+    )
+}
+
+/// Imports from `reader`, naming positions after `path` (`-` for standard
+/// input). The caller may wrap the reader, e.g. to count bytes for a
+/// progress bar.
+pub fn import_reader(
+    folder: &Folder,
+    reader: impl Read,
+    path: &Path,
+    format: Format,
     mut progress: impl FnMut(&ImportSummary),
 ) -> Result<ImportSummary, ImportError> {
     let name = path.display().to_string();
@@ -68,16 +101,7 @@ pub fn import_file(
         path: name.clone(),
         source,
     };
-    let reader: Box<dyn Read> = if name == "-" {
-        Box::new(std::io::stdin())
-    } else {
-        Box::new(std::fs::File::open(path).map_err(io)?)
-    };
-    let topic = format!(
-        "import:{}",
-        path.file_name()
-            .map_or("stdin".into(), |n| n.to_string_lossy().into_owned())
-    );
+    let topic = import_topic(path);
     let mut summary = ImportSummary::default();
     let mut pending: Vec<Item> = Vec::with_capacity(IMPORT_BATCH);
     let mut reader = BufReader::with_capacity(1 << 20, reader);
@@ -85,18 +109,17 @@ pub fn import_file(
     loop {
         let item = match format {
             Format::Json => {
-                let mut line = String::new();
-                if reader.read_line(&mut line).map_err(io)? == 0 {
+                // Bytes, not a String: a line that is not UTF-8 is one bad
+                // record to quarantine, not the end of the import.
+                let mut line = Vec::new();
+                if reader.read_until(b'\n', &mut line).map_err(io)? == 0 {
                     break;
                 }
                 index += 1;
-                if line.trim().is_empty() {
+                if line.trim_ascii().is_empty() {
                     continue;
                 }
-                Item {
-                    index,
-                    bytes: line.into_bytes(),
-                }
+                Item { index, bytes: line }
             }
             Format::Protobuf | Format::ProtobufDelimited => {
                 let Some(bytes) = read_delimited(&mut reader, &name, index)? else {
@@ -115,6 +138,45 @@ pub fn import_file(
     fold_items(folder, &topic, format, &mut pending, &mut summary)?;
     progress(&summary);
     Ok(summary)
+}
+
+/// Where a record of a file import came from, counted as a person counts.
+/// The stored offset already is that count: the 1-based line number for
+/// JSON lines (blank lines included), the 1-based record number for
+/// length-delimited protobuf.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilePosition {
+    /// The file name as recorded in the topic, `standard input` for `-`.
+    pub file: String,
+    /// `line` or `record`.
+    pub unit: &'static str,
+    pub number: u64,
+}
+
+impl std::fmt::Display for FilePosition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} of {}", self.unit, self.number, self.file)
+    }
+}
+
+/// The file position of a record at (`topic`, `offset`), when the topic is
+/// a file import's. The format is not stored with the record: it is told
+/// by the file name's extension, as `custody import` picks it by default,
+/// and for standard input by whether the payload is text.
+pub fn file_position(topic: &str, offset: u64, payload: &[u8]) -> Option<FilePosition> {
+    let file = topic.strip_prefix("import:")?;
+    // `custody import -` records its topic as `import:-`.
+    let stdin = matches!(file, "-" | "stdin");
+    let json = if stdin {
+        std::str::from_utf8(payload).is_ok()
+    } else {
+        format_for(Path::new(file)) == Format::Json
+    };
+    Some(FilePosition {
+        file: if stdin { "standard input" } else { file }.to_string(),
+        unit: if json { "line" } else { "record" },
+        number: offset,
+    })
 }
 
 struct Item {
@@ -139,7 +201,13 @@ fn fold_items(
     let mut batch = Batch::default();
     for item in items.drain(..) {
         summary.read += 1;
-        match parse_batch(single, &item.bytes) {
+        // The line ending is not part of the event: without it a parse
+        // error says "line 1" of the record, not "line 2".
+        let body = match single {
+            Format::Json => item.bytes.trim_ascii_end(),
+            _ => &item.bytes[..],
+        };
+        match parse_batch(single, body) {
             // The decoded events go to the fold with their bytes, so they
             // are not decoded again there. (A JSON line holding an array
             // gives several events; all of them fold, where only the first
@@ -270,5 +338,55 @@ mod tests {
             (0, 2, 1),
             "{again:?}"
         );
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_is_quarantined_and_the_import_goes_on() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let file = dir.path().join("events.jsonl");
+        let mut bytes = b"{\"eventId\":\n".to_vec();
+        bytes.extend_from_slice(b"\x01\xff\xfe binary\n");
+        bytes.extend_from_slice(GOOD.as_bytes());
+        bytes.push(b'\n');
+        std::fs::write(&file, bytes).expect("write");
+        let folder = Folder::open(Ledger::open(&dir.path().join("data")).expect("open"));
+        let s = import_file(&folder, &file, Format::Json, |_| {}).expect("import");
+        assert_eq!((s.read, s.folded, s.quarantined), (3, 1, 2), "{s:?}");
+        let q = folder
+            .lock()
+            .expect("lock")
+            .store()
+            .quarantine(10)
+            .expect("q");
+        assert_eq!(
+            q.iter().map(|r| r.offset).collect::<Vec<_>>(),
+            [1, 2],
+            "line numbers, counted from 1"
+        );
+        // The record's own line, not the line ending, is what the reason counts.
+        assert!(q[0].reason.contains("line 1"), "{}", q[0].reason);
+        assert!(q[1].reason.contains("UTF-8"), "{}", q[1].reason);
+        let pos = file_position(&q[0].topic, q[0].offset, b"").expect("a file's");
+        assert_eq!(pos.to_string(), "line 1 of events.jsonl");
+    }
+
+    #[test]
+    fn file_positions_follow_the_format() {
+        let p = |t: &str, payload: &[u8]| file_position(t, 7, payload).map(|p| p.to_string());
+        assert_eq!(
+            p("import:a.jsonl", b"x").as_deref(),
+            Some("line 7 of a.jsonl")
+        );
+        assert_eq!(p("import:a.pb", b"x").as_deref(), Some("record 7 of a.pb"));
+        assert_eq!(
+            p("import:-", b"{").as_deref(),
+            Some("line 7 of standard input")
+        );
+        assert_eq!(
+            p("import:-", b"\xff").as_deref(),
+            Some("record 7 of standard input")
+        );
+        assert_eq!(p("custody.events", b"x"), None);
+        assert_eq!(p("embedded", b"x"), None);
     }
 }

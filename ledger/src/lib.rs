@@ -19,6 +19,6 @@ pub use checkpoint::{Checkpoint, ShardHead};
 pub use entry::{Entry, SourcePosition};
 pub use fold::{Conflict, FoldOptions, FoldSummary, Ledger, Outcome, Record, EMBEDDED_TOPIC};
 pub use merkle::Hash;
-pub use rebuild::{rebuild_and_compare, RebuildReport};
+pub use rebuild::{rebuild_and_compare, rebuild_and_compare_with, RebuildProgress, RebuildReport};
 pub use store::{QuarantinedRecord, Store, StoreError};
 pub use verify::{verify_store, Problem, VerifyReport};

@@ -55,8 +55,28 @@ impl RebuildReport {
 
 const BATCH: usize = 4096;
 
+/// What a rebuild is doing, for a progress display: it takes seconds to
+/// minutes on a large ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RebuildProgress {
+    /// Records replayed so far (after each batch).
+    Replayed { entries: u64, quarantined: u64 },
+    /// Comparing this column family of the rebuilt store with the stored one.
+    Comparing { cf: &'static str },
+}
+
 /// Replays `store` into a fresh store at `scratch` and compares them.
 pub fn rebuild_and_compare(store: &Store, scratch: &Path) -> Result<RebuildReport> {
+    rebuild_and_compare_with(store, scratch, |_| {})
+}
+
+/// [`rebuild_and_compare`], telling `progress` after each replayed batch and
+/// before each column family is compared.
+pub fn rebuild_and_compare_with(
+    store: &Store,
+    scratch: &Path,
+    mut progress: impl FnMut(RebuildProgress),
+) -> Result<RebuildReport> {
     if scratch.exists() {
         std::fs::remove_dir_all(scratch).map_err(|source| StoreError::Io {
             path: scratch.to_path_buf(),
@@ -102,6 +122,10 @@ pub fn rebuild_and_compare(store: &Store, scratch: &Path) -> Result<RebuildRepor
             if batch.len() >= BATCH {
                 target.fold_replayable(&batch)?;
                 batch.clear();
+                progress(RebuildProgress::Replayed {
+                    entries: report.entries_replayed,
+                    quarantined: report.quarantined_replayed,
+                });
             }
         }
         for (_, queue) in quarantined {
@@ -111,9 +135,14 @@ pub fn rebuild_and_compare(store: &Store, scratch: &Path) -> Result<RebuildRepor
             }
         }
         target.fold_replayable(&batch)?;
+        progress(RebuildProgress::Replayed {
+            entries: report.entries_replayed,
+            quarantined: report.quarantined_replayed,
+        });
     }
     let rebuilt = Store::open(scratch)?;
     for cf in COMPARED {
+        progress(RebuildProgress::Comparing { cf });
         report.comparisons.push(compare(store, &rebuilt, cf)?);
     }
     drop(rebuilt);

@@ -2,13 +2,13 @@
 //! it needs on a fresh Debian machine (apt packages, the test broker), then
 //! runs cargo. No dependencies, so it builds in seconds before anything else.
 //!
-//!   cargo xtask demo [ARGS]   build (release) and run `custody demo ARGS`
+//!   cargo xtask demo [ARGS]   build (release), print where the binary is, run `custody demo ARGS`
 //!   cargo xtask test          fmt check, clippy, every test
 //!   cargo xtask bench [ARGS]  build (release) and run `custody bench ARGS`
 //!   cargo xtask fuzz [--cases N]  every fuzz target, N cases each (default 100,000)
 //!   cargo xtask deps          only install the system packages
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{exit, Command};
 
 /// Debian packages the build needs: bindgen (for the `rocksdb` crate) needs
@@ -106,11 +106,58 @@ fn install_packages(packages: &[&str]) -> Result<(), String> {
     run(&mut install)
 }
 
+/// Builds the release binary, says where it is (README's commands call it
+/// `custody`, which is on no PATH after a build), then runs the demo.
 fn demo(args: &[String]) -> Result<(), String> {
     install_packages(BUILD_PACKAGES)?;
-    run(cargo()
-        .args(["run", "--release", "--bin", "custody", "--", "demo"])
-        .args(args))
+    run(cargo().args(["build", "--release", "--bin", "custody"]))?;
+    let bin = target_dir()?.join("release").join("custody");
+    eprintln!(
+        "xtask: the custody binary is {bin}\n\
+         xtask: README's commands call it `custody`; in another shell either\n\
+         \x20   alias custody='{bin}'\n\
+         \x20   cargo install --locked --path .     # copies it to ~/.cargo/bin, usually on PATH",
+        bin = bin.display()
+    );
+    run(Command::new(&bin).arg("demo").args(args))
+}
+
+/// Cargo's target directory as cargo itself resolves it
+/// (`CARGO_TARGET_DIR`, `build.target-dir`, or `target/` of the workspace).
+fn target_dir() -> Result<PathBuf, String> {
+    let out = cargo()
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .output()
+        .map_err(|e| format!("cannot run cargo metadata: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    json_string_field(&String::from_utf8_lossy(&out.stdout), "target_directory")
+        .map(PathBuf::from)
+        .ok_or_else(|| "cargo metadata names no target_directory".into())
+}
+
+/// The value of a top-level string field in cargo's JSON (this crate has no
+/// dependencies, so no JSON parser): enough for paths.
+fn json_string_field(json: &str, name: &str) -> Option<String> {
+    let start = json.find(&format!("\"{name}\":\""))? + name.len() + 4;
+    let mut out = String::new();
+    let mut chars = json[start..].chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => return Some(out),
+            '\\' => match chars.next()? {
+                'n' => out.push('\n'),
+                't' => out.push('\t'),
+                other => out.push(other),
+            },
+            c => out.push(c),
+        }
+    }
+    None
 }
 
 /// Fold and verify benchmarks, then the Kafka path against a Tansu broker
@@ -286,5 +333,32 @@ fn fuzz(args: &[String]) -> Result<(), String> {
         Err(format!(
             "fuzzing failed ({status}): see the failing target above"
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_directory_is_read_from_cargo_metadata() {
+        let json = r#"{"packages":[],"target_directory":"/a \"b\"\\c/target","version":1}"#;
+        assert_eq!(
+            json_string_field(json, "target_directory").as_deref(),
+            Some(r#"/a "b"\c/target"#)
+        );
+        assert_eq!(json_string_field(json, "workspace_root"), None);
+    }
+
+    #[test]
+    fn target_directory_follows_cargo_target_dir() {
+        // This test runs under cargo, which resolves the target directory
+        // the same way for the build `cargo xtask demo` starts.
+        let dir = target_dir().expect("cargo metadata");
+        if let Some(env) = std::env::var_os("CARGO_TARGET_DIR") {
+            assert!(dir.ends_with(&env), "{} for {env:?}", dir.display());
+        } else {
+            assert!(dir.ends_with("target"), "{}", dir.display());
+        }
     }
 }
