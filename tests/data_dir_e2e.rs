@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Output;
 
 use common::*;
@@ -19,16 +18,6 @@ fn stderr_lines(out: &Output) -> Vec<String> {
         .collect()
 }
 
-fn entries_verified(data: &Path) -> u64 {
-    let out = run_ok(&["verify", "--data", path_str(data)]);
-    assert!(out.contains("OK:"), "{out}");
-    out.lines()
-        .find(|l| l.contains("entries in"))
-        .and_then(|l| l.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no entry count in {out}"))
-}
-
 #[test]
 fn readers_work_beside_a_server_and_writers_are_told_it_holds_the_directory() {
     let dir = tempfile::tempdir().unwrap();
@@ -37,7 +26,7 @@ fn readers_work_beside_a_server_and_writers_are_told_it_holds_the_directory() {
     run_ok(&["demo", "--data", d, "--customers", "3", "--no-serve"]);
     let officer = run_ok(&["token", "create", "--data", d, "--role", "officer"]);
     let officer = officer.trim().to_string();
-    let before = entries_verified(&data);
+    let before = verified_entries(&data);
 
     let server = Server::start(&data);
     // An event folded by the server (logged, not yet flushed) is seen by
@@ -53,7 +42,7 @@ fn readers_work_beside_a_server_and_writers_are_told_it_holds_the_directory() {
         EVENT.as_bytes(),
     );
     assert_eq!(status, 200, "{body}");
-    assert_eq!(entries_verified(&data), before + 1);
+    assert_eq!(verified_entries(&data), before + 1);
 
     let findings = run_ok(&["findings", "--data", d]);
     assert!(!findings.trim().is_empty(), "the demo has findings");

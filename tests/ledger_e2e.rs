@@ -199,7 +199,7 @@ fn demo_produces_a_finding_of_every_rule_and_a_clean_majority() {
             "no {state} finding"
         );
     }
-    let entries = entry_count(&data) as usize;
+    let entries = verified_entries(&data) as usize;
     assert!(
         findings.len() * 10 < entries,
         "{} findings in {entries} entries",
@@ -207,21 +207,11 @@ fn demo_produces_a_finding_of_every_rule_and_a_clean_majority() {
     );
 }
 
-/// Entries counted by `custody verify`.
-fn entry_count(data: &std::path::Path) -> u64 {
-    let out = run_ok(&["verify", "--data", path_str(data)]);
-    out.lines()
-        .find(|l| l.contains("entries in"))
-        .and_then(|l| l.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no entry count in {out}"))
-}
-
 #[test]
 fn reports_read_through_the_cli_are_recorded_too() {
     let dir = tempfile::tempdir().unwrap();
     let data = demo_ledger(dir.path());
-    let before = entry_count(&data);
+    let before = verified_entries(&data);
     run_ok(&[
         "report",
         "disclosure",
@@ -230,7 +220,7 @@ fn reports_read_through_the_cli_are_recorded_too() {
         "--customer",
         "cust-00005",
     ]);
-    assert_eq!(entry_count(&data), before + 1);
+    assert_eq!(verified_entries(&data), before + 1);
     let history = run_ok(&[
         "report",
         "access-history",
@@ -243,5 +233,5 @@ fn reports_read_through_the_cli_are_recorded_too() {
         history.contains("cli:"),
         "the CLI read is in the access history: {history}"
     );
-    assert_eq!(entry_count(&data), before + 2);
+    assert_eq!(verified_entries(&data), before + 2);
 }

@@ -41,10 +41,10 @@ pub enum FoldError {
     /// (a bug): nothing was folded.
     #[error("routing embedded events to shards: {0}")]
     Routing(String),
-    /// All-or-nothing sources only: events reuse ids with other content;
-    /// nothing was folded. `(event index in the batch, conflict)`.
-    #[error("{}", .0.first().map(|(i, c)| format!("event {i}: {c}")).unwrap_or_default())]
-    Conflict(Vec<(usize, custody_ledger::Conflict)>),
+    /// All-or-nothing sources only: an event reuses an id with other
+    /// content; nothing was folded. (Event index in the batch, conflict.)
+    #[error("event {0}: {1}")]
+    Conflict(usize, Box<custody_ledger::Conflict>),
 }
 
 /// What a source hands to the folder in one call; folded as one atomic batch.
@@ -137,23 +137,16 @@ impl Folder {
             let mut ledger = self.lock()?;
             let (mut records, fanout) = route_embedded(&ledger, batch.embedded)?;
             records.extend(batch.positioned);
-            // A source that cannot send again answers all or nothing: an id
-            // reused with other content refuses the batch before any write
-            // (replayable sources quarantine such a record instead).
-            if redelivery == Redelivery::Impossible {
-                let conflicts = ledger.conflicts(&records)?;
-                if !conflicts.is_empty() {
-                    return Err(FoldError::Conflict(
-                        conflicts
-                            .into_iter()
-                            .map(|c| (event_index(&fanout, c.index), c))
-                            .collect(),
-                    ));
-                }
-            }
             let summary = match redelivery {
                 Redelivery::FromStoredOffsets => ledger.fold_replayable(&records)?,
-                Redelivery::Impossible => ledger.fold(&records)?,
+                // Refuses a conflicting id whole (nothing written); named
+                // by the event it came from.
+                Redelivery::Impossible => ledger.fold(&records).map_err(|e| match e {
+                    StoreError::Conflict(c) => {
+                        FoldError::Conflict(event_index(&fanout, c.index), c)
+                    }
+                    other => FoldError::Ledger(other),
+                })?,
             };
             Folded {
                 summary,

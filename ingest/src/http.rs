@@ -177,9 +177,9 @@ async fn post_events(
     .await
     .map_err(HttpError::internal)?
     .map_err(|e| match e {
-        FoldError::Conflict(ref list) => {
+        FoldError::Conflict(index, _) => {
             let mut err = HttpError::new(StatusCode::CONFLICT, e.to_string());
-            err.index = list.first().map(|(i, _)| *i);
+            err.index = Some(index);
             err.field = Some("eventId".into());
             err
         }

@@ -338,7 +338,10 @@ impl Ledger {
     }
 
     /// Folds records in order into one atomic batch, durable when this
-    /// returns (WAL on): for sources that cannot send again (HTTP).
+    /// returns (WAL on): for sources that cannot send again (HTTP). Such a
+    /// source answers all or nothing, so an event id reused with other
+    /// content refuses the whole batch ([`StoreError::Conflict`], nothing
+    /// written, memory rolled back) instead of being quarantined.
     pub fn fold(&mut self, records: &[Record]) -> Result<FoldSummary> {
         self.flush_unlogged()?;
         self.fold_batch(records, true)
@@ -506,7 +509,20 @@ impl Ledger {
                         summary.duplicates += 1;
                         summary.outcomes.push(Outcome::Duplicate { shard, seq });
                     }
-                    // The id reused for other content: kept, never folded.
+                    // The id reused for other content: refused whole by a
+                    // source that answers all or nothing (see `fold`)...
+                    earlier if wal => {
+                        let earlier = earlier.as_deref().unwrap_or_default();
+                        return Err(StoreError::Conflict(Box::new(Conflict {
+                            index,
+                            event_id: event.event_id.clone(),
+                            shard,
+                            seq: in_batch.is_none().then_some(seq),
+                            folded_sha256: sha256_hex(earlier),
+                            received_sha256: sha256_hex(&rec.payload),
+                        })));
+                    }
+                    // ...otherwise kept in quarantine, never folded.
                     earlier => {
                         let reason = conflict_reason(
                             &event.event_id,
@@ -712,7 +728,7 @@ fn conflict_reason(id: &str, shard: u32, seq: u64, earlier: &[u8], received: &[u
 }
 
 /// An event whose id is already folded (or earlier in the same batch) with
-/// other content.
+/// other content: why [`Ledger::fold`] refused a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Conflict {
     /// Index of the record in the batch.
@@ -737,49 +753,6 @@ impl std::fmt::Display for Conflict {
              resend identical content or use a new event id",
             self.event_id, self.folded_sha256, self.received_sha256
         )
-    }
-}
-
-impl Ledger {
-    /// The records that reuse an event id with other content, checked before
-    /// anything is written: sources that answer all or nothing (HTTP) refuse
-    /// the whole batch with these instead of quarantining.
-    pub fn conflicts(&self, records: &[Record]) -> Result<Vec<Conflict>> {
-        let mut seen: HashMap<(u32, &str), &[u8]> = HashMap::new();
-        let mut out = Vec::new();
-        for (index, rec) in records.iter().enumerate() {
-            let Some(event) = rec.decoded.as_ref() else {
-                continue;
-            };
-            let shard = rec.source.partition;
-            let id = event.event_id.as_str();
-            let conflict = |seq, earlier: &[u8]| Conflict {
-                index,
-                event_id: id.to_string(),
-                shard,
-                seq,
-                folded_sha256: sha256_hex(earlier),
-                received_sha256: sha256_hex(&rec.payload),
-            };
-            // What is stored decides first (it names the folded position),
-            // then an earlier record of this batch.
-            if let Some(seq) = self.store.seq_of_event(shard, id)? {
-                if let Some((stored, _)) = self.store.entry(shard, seq)? {
-                    if stored.event != rec.payload {
-                        out.push(conflict(Some(seq), &stored.event));
-                    }
-                }
-                continue;
-            }
-            if let Some(earlier) = seen.get(&(shard, id)) {
-                if *earlier != rec.payload.as_slice() {
-                    out.push(conflict(None, earlier));
-                }
-                continue;
-            }
-            seen.insert((shard, id), &rec.payload);
-        }
-        Ok(out)
     }
 }
 
@@ -1004,15 +977,19 @@ mod tests {
             .starts_with("conflict:"));
         assert_eq!(l.heads()[0].size, 1);
         assert_eq!(l.store().quarantine(10).expect("q").len(), 2);
-        // The all-or-nothing check names the same before anything is written.
+        // The all-or-nothing fold (WAL) names the same and writes nothing.
+        let heads = l.heads();
         let records = vec![
             rec(0, 5, first.clone()).with_event(Event::decode(first.as_slice()).expect("e")),
             rec(0, 6, other.clone()).with_event(Event::decode(other.as_slice()).expect("e")),
         ];
-        let conflicts = l.conflicts(&records).expect("check");
-        assert_eq!(conflicts.len(), 1);
-        assert_eq!((conflicts[0].index, conflicts[0].seq), (1, Some(0)));
-        assert!(conflicts[0].to_string().contains("other content"));
+        let Err(StoreError::Conflict(conflict)) = l.fold(&records) else {
+            panic!("the conflict must refuse the batch");
+        };
+        assert_eq!((conflict.index, conflict.seq), (1, Some(0)));
+        assert!(conflict.to_string().contains("other content"));
+        assert_eq!(l.heads(), heads);
+        assert_eq!(l.next_offset("t", 0), 5);
     }
 
     #[test]

@@ -53,6 +53,10 @@ pub enum StoreError {
     /// The directory holds no ledger; nothing was created.
     #[error("{} is not a Custody data directory ({missing} is missing)", path.display())]
     NotALedger { path: PathBuf, missing: String },
+    /// An all-or-nothing fold met an event id already folded with other
+    /// content; nothing was written.
+    #[error("{0}")]
+    Conflict(Box<crate::fold::Conflict>),
     #[error("{0}")]
     Invalid(String),
 }

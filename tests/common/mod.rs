@@ -244,3 +244,14 @@ fn dechunk(mut s: &str) -> String {
     }
     out
 }
+
+/// Entries counted by a passing `custody verify`.
+pub fn verified_entries(data: &Path) -> u64 {
+    let out = run_ok(&["verify", "--data", path_str(data)]);
+    assert!(out.contains("OK:"), "{out}");
+    out.lines()
+        .find(|l| l.contains("entries in"))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no entry count in {out}"))
+}

@@ -154,7 +154,15 @@ impl Report for Disclosure {
         all_of(view, &p.customer)
     }
     fn build(items: &Vec<Item>, p: &CustomerParams, now_ms: i64) -> DisclosureReport {
-        disclosure::build(items, &disclosure_params(p, now_ms))
+        disclosure::build(
+            items,
+            &disclosure::Params {
+                customer: p.customer.clone(),
+                period: p.period,
+                audience: p.audience,
+                now_ms,
+            },
+        )
     }
     /// The period's data accesses, handoffs, transfers and entries with
     /// verdicts, plus every event of each law-enforcement request with an
@@ -200,16 +208,6 @@ impl Report for Disclosure {
     }
     fn foreign(p: &CustomerParams, item: &Item) -> Option<String> {
         customer_foreign(&p.customer, item)
-    }
-}
-
-/// The builder's parameters for a disclosure document.
-pub fn disclosure_params(p: &CustomerParams, now_ms: i64) -> disclosure::Params {
-    disclosure::Params {
-        customer: p.customer.clone(),
-        period: p.period,
-        audience: p.audience,
-        now_ms,
     }
 }
 
