@@ -107,16 +107,16 @@ pub struct FindingsList {
 /// Joins index keys with their entries. A key whose entry holds no verdict
 /// of its rule is left out (the index is derived; `custody rebuild` is the
 /// place to look into such a mismatch).
-pub fn build(filter: Filter, keyed: Vec<(FindingKey, Item)>) -> FindingsList {
+pub fn build(filter: Filter, keyed: &[(FindingKey, Item)]) -> FindingsList {
     let findings: Vec<FindingRow> = keyed
-        .into_iter()
+        .iter()
         .filter_map(|(key, item)| {
-            let finding = Finding::all_of(&item)
+            let finding = Finding::all_of(item)
                 .into_iter()
                 .find(|f| f.verdict.rule == key.rule && f.verdict.effect != "closes")?;
             Some(FindingRow {
                 state: key.state_name().into(),
-                customer: key.customer,
+                customer: key.customer.clone(),
                 finding,
             })
         })
@@ -162,7 +162,7 @@ mod tests {
         };
         let list = build(
             Filter::default(),
-            vec![(key("USE-MATRIX", 3), a), (key("USE-MATRIX", 4), plain)],
+            &[(key("USE-MATRIX", 3), a), (key("USE-MATRIX", 4), plain)],
         );
         // The second key points at an entry without that verdict.
         assert_eq!(list.count, 1);

@@ -486,7 +486,7 @@ impl Report for Findings {
         view.finding_items(p)
     }
     fn build(keyed: &Vec<(FindingKey, Item)>, p: &findings::Filter, _: i64) -> FindingsList {
-        findings::build(p.clone(), keyed.clone())
+        findings::build(p.clone(), keyed)
     }
     /// The entry of every row.
     fn relied(
