@@ -74,26 +74,39 @@ fn fresh(dir: &Path, name: &str) -> Result<PathBuf> {
 }
 
 /// Folds every record; `replayable` uses the no-WAL path of Kafka and file
-/// import, timed up to the flush that makes it durable.
+/// import, timed up to the flush that makes it durable. A checkpoint is
+/// signed after every second of folding and at the end, as `custody serve`
+/// does by default: with commitments, that is where the customer maps are
+/// built, so their cost is in the figure.
 fn fold_all(
     dir: &Path,
     records: &[Record],
     batch: usize,
-    policy: bool,
+    options: FoldOptions,
     replayable: bool,
 ) -> Result<Duration> {
-    let mut ledger = Ledger::open_with(dir, FoldOptions { policy })?;
+    let mut ledger = Ledger::open_with(dir, options)?;
     let started = Instant::now();
+    let mut last_checkpoint = Instant::now();
     for chunk in records.chunks(batch) {
         if replayable {
             ledger.fold_replayable(chunk)?;
         } else {
             ledger.fold(chunk)?;
         }
+        if last_checkpoint.elapsed() >= Duration::from_secs(1) {
+            ledger.checkpoint(0)?;
+            last_checkpoint = Instant::now();
+        }
     }
-    ledger.flush_unlogged()?;
+    ledger.checkpoint(0)?;
     Ok(started.elapsed())
 }
+
+const POLICY_ON: FoldOptions = FoldOptions {
+    policy: true,
+    commitments: true,
+};
 
 /// The baseline: the same event bytes, one put each, same batch size, same
 /// RocksDB options and column family, no hashing, no indexes, no policy.
@@ -127,6 +140,7 @@ fn all_key_values(store: &Store) -> Result<KeyValues> {
         keys::CF_FINDINGS,
         keys::CF_STATE,
         keys::CF_META,
+        keys::CF_CUSTOMERS,
     ] {
         for kv in store.scan(cf_name)? {
             let (k, v) = kv?;
@@ -221,6 +235,10 @@ pub fn run(args: BenchArgs) -> Result<()> {
         name: "fold, policy on",
         seconds: vec![],
     };
+    let mut fold_plain = Sample {
+        name: "fold, policy on, without customer commitments",
+        seconds: vec![],
+    };
     let mut fold_replay = Sample {
         name: "fold, policy on, replayable source (Kafka, import: no WAL, flushed at the end)",
         seconds: vec![],
@@ -240,19 +258,44 @@ pub fn run(args: BenchArgs) -> Result<()> {
             .push(raw_puts(&d, &records, args.batch)?.as_secs_f64());
         std::fs::remove_dir_all(&d)?;
         let d = fresh(&args.dir, "fold-off")?;
-        fold_off
-            .seconds
-            .push(fold_all(&d, &records, args.batch, false, false)?.as_secs_f64());
+        fold_off.seconds.push(
+            fold_all(
+                &d,
+                &records,
+                args.batch,
+                FoldOptions {
+                    policy: false,
+                    ..POLICY_ON
+                },
+                false,
+            )?
+            .as_secs_f64(),
+        );
         std::fs::remove_dir_all(&d)?;
         let d = fresh(&args.dir, "fold-replay")?;
         fold_replay
             .seconds
-            .push(fold_all(&d, &records, args.batch, true, true)?.as_secs_f64());
+            .push(fold_all(&d, &records, args.batch, POLICY_ON, true)?.as_secs_f64());
+        std::fs::remove_dir_all(&d)?;
+        let d = fresh(&args.dir, "fold-plain")?;
+        fold_plain.seconds.push(
+            fold_all(
+                &d,
+                &records,
+                args.batch,
+                FoldOptions {
+                    commitments: false,
+                    ..POLICY_ON
+                },
+                false,
+            )?
+            .as_secs_f64(),
+        );
         std::fs::remove_dir_all(&d)?;
         let d = fresh(&args.dir, "fold-on")?;
         fold_on
             .seconds
-            .push(fold_all(&d, &records, args.batch, true, false)?.as_secs_f64());
+            .push(fold_all(&d, &records, args.batch, POLICY_ON, false)?.as_secs_f64());
 
         // Verification of the ledger just folded, next to hashing its bytes.
         let store = Store::open(&d)?;
@@ -304,7 +347,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         raw.median(),
         rate(&raw, recs)
     );
-    for s in [&fold_off, &fold_on, &fold_replay] {
+    for s in [&fold_off, &fold_on, &fold_plain, &fold_replay] {
         println!(
             "| {} | {:.3} | {:.0} events/s | {:.2} |",
             s.name,
@@ -326,6 +369,10 @@ pub fn run(args: BenchArgs) -> Result<()> {
     println!(
         "| policy cost: fold on / fold off rate | | | {:.2} |",
         fold_off.median() / fold_on.median()
+    );
+    println!(
+        "| commitments cost: fold with / without customer commitments rate | | | {:.2} |",
+        fold_plain.median() / fold_on.median()
     );
     let en = entries_verified as f64;
     println!(

@@ -16,6 +16,7 @@ use prost::Message;
 use rocksdb::WriteBatch;
 
 use crate::checkpoint::{Checkpoint, ShardHead};
+use crate::customers::{build_shard_map, CustomerTree, PublishedMaps, RequestSeal};
 use crate::entry::{EntryParts, SourcePosition};
 use crate::keys::{self, *};
 use crate::merkle::{leaf_hash, Frontier, Hash};
@@ -106,11 +107,18 @@ pub struct FoldSummary {
 pub struct FoldOptions {
     /// Run the policy rules. Off only for the benchmark that measures their cost.
     pub policy: bool,
+    /// Keep the per-customer trees and sign customer maps with checkpoints
+    /// (`crate::customers`). Off only for the benchmark that measures their
+    /// cost: a ledger folded without them cannot prove completeness.
+    pub commitments: bool,
 }
 
 impl Default for FoldOptions {
     fn default() -> Self {
-        FoldOptions { policy: true }
+        FoldOptions {
+            policy: true,
+            commitments: true,
+        }
     }
 }
 
@@ -119,6 +127,8 @@ struct ShardCursor {
     last_hash: Hash,
     frontier: Frontier,
     state: ShardState,
+    /// Every customer's tree in this shard.
+    customers: HashMap<String, CustomerTree>,
 }
 
 /// The single writer of a data directory.
@@ -131,6 +141,11 @@ pub struct Ledger {
     /// Batches written without the WAL (replayable sources) that RocksDB has
     /// not flushed yet; see [`Ledger::fold_replayable`].
     unflushed_without_wal: bool,
+    /// Counts batches, so that a customer tree is saved for undo once per
+    /// batch without a set of touched names.
+    batch_number: u64,
+    /// Map key (VRF output) of every customer seen, derived once each.
+    map_keys: HashMap<String, Hash>,
     /// Makes a batch fail on purpose, to test that a failed batch leaves
     /// memory as it was.
     #[cfg(test)]
@@ -166,6 +181,8 @@ struct Undo {
     subcontractors: Vec<(u32, String, Option<SubcontractorState>)>,
     saved_customers: HashSet<(u32, String)>,
     saved_subcontractors: HashSet<(u32, String)>,
+    /// Customer trees before the batch; `None` when the batch created them.
+    trees: Vec<(u32, String, Option<CustomerTree>)>,
 }
 
 impl Undo {
@@ -230,10 +247,13 @@ impl Ledger {
                     last_hash: head.last_hash,
                     frontier,
                     state: ShardState::default(),
+                    customers: HashMap::new(),
                 },
             );
         }
         load_states(&store, &mut shards)?;
+        load_customer_trees(&store, &mut shards)?;
+        let map_keys = load_map_keys(&store)?;
         let offsets = store.offsets()?.into_iter().collect();
         let embedded_shards = match store.get(CF_META, META_EMBEDDED_SHARDS)? {
             Some(v) => v
@@ -262,6 +282,8 @@ impl Ledger {
             embedded_shards,
             options,
             unflushed_without_wal: false,
+            batch_number: 0,
+            map_keys,
             #[cfg(test)]
             fault: None,
         })
@@ -288,6 +310,7 @@ impl Ledger {
                 shard: *shard,
                 size: c.size,
                 root: c.frontier.root(),
+                map_root: None,
             })
             .collect()
     }
@@ -389,6 +412,14 @@ impl Ledger {
 
     /// Puts back what a failed batch changed in memory.
     fn roll_back(&mut self, undo: Undo) {
+        for (shard, customer, saved) in undo.trees {
+            if let Some(c) = self.shards.get_mut(&shard) {
+                match saved {
+                    Some(tree) => c.customers.insert(customer, tree),
+                    None => c.customers.remove(&customer),
+                };
+            }
+        }
         for (shard, id, saved) in undo.customers {
             if let Some(c) = self.shards.get_mut(&shard) {
                 match saved {
@@ -447,6 +478,12 @@ impl Ledger {
         let cf_state = self.store.cf(CF_STATE)?;
         let cf_meta = self.store.cf(CF_META)?;
         let cf_quarantine = self.store.cf(CF_QUARANTINE)?;
+        let cf_customers = self.store.cf(CF_CUSTOMERS)?;
+        self.batch_number += 1;
+        let batch_number = self.batch_number;
+        let commitments = self.options.commitments;
+        // Customer trees this batch changed, to store at its end.
+        let mut touched_trees: Vec<(u32, String)> = Vec::new();
 
         for (index, rec) in records.iter().enumerate() {
             let src = &rec.source;
@@ -547,6 +584,7 @@ impl Ledger {
                 last_hash: [0; 32],
                 frontier: Frontier::new(),
                 state: ShardState::default(),
+                customers: HashMap::new(),
             });
             let seq = cursor.size;
             let (verdicts, changes_state) = if self.options.policy {
@@ -592,11 +630,55 @@ impl Ledger {
                 seq.to_be_bytes(),
             );
             if !event.customer_id.is_empty() {
+                // The value is the entry hash: a customer's tree leaves are
+                // read from this index alone (`Store::customer_leaves`).
                 batch.put_cf(
                     cf_customer,
                     keys::by_customer(&event.customer_id, occurred, shard, seq),
-                    [],
+                    hash,
                 );
+                if commitments {
+                    let customer = event.customer_id.as_str();
+                    if !cursor.customers.contains_key(customer) {
+                        cursor
+                            .customers
+                            .insert(customer.to_string(), CustomerTree::default());
+                    }
+                    let Some(tree) = cursor.customers.get_mut(customer) else {
+                        return Err(StoreError::Invalid(format!(
+                            "customer tree of `{customer}` vanished"
+                        )));
+                    };
+                    if tree.saved_in_batch != batch_number {
+                        // Saved before its first change in this batch; an
+                        // empty tree was created by it (undo removes it).
+                        let saved = (tree.frontier.size() > 0 || !tree.requests.is_empty())
+                            .then(|| tree.clone());
+                        undo.trees.push((shard, customer.to_string(), saved));
+                        touched_trees.push((shard, customer.to_string()));
+                        tree.saved_in_batch = batch_number;
+                    }
+                    tree.frontier.append(
+                        custody_verify::completeness::customer_leaf(seq, occurred, &hash),
+                        |_, _, _| {},
+                    );
+                    if let Some(kind) = event.kind.as_ref() {
+                        if let Some(request) = request_id(kind) {
+                            let seal = tree
+                                .requests
+                                .entry(request.to_string())
+                                .or_insert_with(RequestSeal::default);
+                            seal.seqs.push(seq);
+                            if let custody_proto::Kind::LawEnforcementRequestReceived(r) = kind {
+                                if r.nondisclosure_order {
+                                    seal.orders.push(
+                                        r.nondisclosure_expires_at.as_ref().map(timestamp_ms),
+                                    );
+                                }
+                            }
+                        }
+                    }
+                }
             }
             if let Some(request) = event.kind.as_ref().and_then(request_id) {
                 batch.put_cf(cf_request, keys::by_request(request, shard, seq), []);
@@ -629,6 +711,19 @@ impl Ledger {
         for (topic, partition, next) in &touched_offsets {
             batch.put_cf(cf_meta, keys::offset(topic, *partition), next.to_be_bytes());
         }
+        for (shard, customer) in &touched_trees {
+            if let Some(tree) = self
+                .shards
+                .get(shard)
+                .and_then(|c| c.customers.get(customer))
+            {
+                batch.put_cf(
+                    cf_customers,
+                    keys::customer_tree(*shard, customer),
+                    tree.encode()?,
+                );
+            }
+        }
         let mut options = rocksdb::WriteOptions::default();
         options.disable_wal(!wal);
         #[cfg(test)]
@@ -649,20 +744,136 @@ impl Ledger {
         // A signed statement about entries that a crash could still take back
         // would be a lie: make them durable first.
         self.flush_unlogged()?;
-        let heads = self.heads();
+        let mut heads = self.heads();
         let latest = self.store.latest_checkpoint()?;
         if let Some(cp) = &latest {
-            if cp.shards == heads {
+            let same = cp.shards.len() == heads.len()
+                && cp
+                    .shards
+                    .iter()
+                    .zip(&heads)
+                    .all(|(a, b)| (a.shard, a.size, a.root) == (b.shard, b.size, b.root));
+            if same {
+                // A restarted writer publishes the maps of the checkpoint it
+                // finds (they are a function of the same state).
+                if self.options.commitments
+                    && cp.vrf_key.is_some()
+                    && self.store.published_maps().map(|m| m.checkpoint.number) != Some(cp.number)
+                {
+                    let shards = self.build_maps(cp.number, cp.issued_at_ms)?;
+                    self.store.publish_maps(PublishedMaps {
+                        checkpoint: cp.clone(),
+                        shards,
+                    });
+                }
                 return Ok(cp.clone());
             }
         }
         let number = latest.map_or(1, |cp| cp.number + 1);
-        let cp = Checkpoint::sign(self.store.signing_key(), number, now_ms, heads);
-        let value = serde_json::to_vec(&cp).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        self.store
-            .db
-            .put_cf(self.store.cf(CF_CHECKPOINTS)?, number.to_be_bytes(), value)?;
+        let cp = if self.options.commitments {
+            let shards = self.build_maps(number, now_ms)?;
+            for h in &mut heads {
+                h.map_root = shards.get(&h.shard).map(|m| m.map.root());
+            }
+            let vrf = hex::encode(self.store.secrets().vrf.public().as_bytes());
+            let cp =
+                Checkpoint::sign_with(self.store.signing_key(), Some(vrf), number, now_ms, heads);
+            self.store_checkpoint(&cp)?;
+            self.store.publish_maps(PublishedMaps {
+                checkpoint: cp.clone(),
+                shards,
+            });
+            cp
+        } else {
+            let cp = Checkpoint::sign(self.store.signing_key(), number, now_ms, heads);
+            self.store_checkpoint(&cp)?;
+            cp
+        };
         Ok(cp)
+    }
+
+    fn store_checkpoint(&self, cp: &Checkpoint) -> Result<()> {
+        let value = serde_json::to_vec(cp).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        self.store.db.put_cf(
+            self.store.cf(CF_CHECKPOINTS)?,
+            cp.number.to_be_bytes(),
+            value,
+        )?;
+        Ok(())
+    }
+
+    /// Derives the map key of every customer that has none yet (a VRF
+    /// evaluation each, spread over the cores) and stores them.
+    fn derive_map_keys(&mut self) -> Result<()> {
+        let mut missing: Vec<String> = self
+            .shards
+            .values()
+            .flat_map(|c| c.customers.keys())
+            .filter(|c| !self.map_keys.contains_key(*c))
+            .cloned()
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let secrets = self.store.secrets();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let chunk = missing.len().div_ceil(threads).max(1);
+        let derived: Vec<(String, Hash)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = missing
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|c| (c.clone(), secrets.key_of(c)))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        if derived.len() != missing.len() {
+            return Err(StoreError::Invalid("deriving map keys failed".into()));
+        }
+        let cf = self.store.cf(CF_MAP_KEYS)?;
+        let mut batch = WriteBatch::default();
+        for (customer, key) in &derived {
+            batch.put_cf(cf, customer.as_bytes(), key);
+        }
+        self.store.db.write(batch)?;
+        self.map_keys.extend(derived);
+        Ok(())
+    }
+
+    /// Every shard's customer map at the current heads, for checkpoint
+    /// `number` signed at `issued_at_ms`.
+    fn build_maps(
+        &mut self,
+        number: u64,
+        issued_at_ms: i64,
+    ) -> Result<BTreeMap<u32, crate::customers::ShardMap>> {
+        self.derive_map_keys()?;
+        let secrets = self.store.secrets();
+        let mut out = BTreeMap::new();
+        for (shard, cursor) in &self.shards {
+            let store = &self.store;
+            let size = cursor.size;
+            let map = build_shard_map(
+                *shard,
+                &cursor.customers,
+                number,
+                issued_at_ms,
+                secrets,
+                &self.map_keys,
+                |customer| store.customer_leaves(customer, *shard, size),
+            )?;
+            out.insert(*shard, map);
+        }
+        Ok(out)
     }
 
     /// Stores a bearer token's grant under the token's SHA-256 (`tokens`
@@ -844,6 +1055,43 @@ fn write_state(
         }
     }
     Ok(())
+}
+
+fn load_customer_trees(store: &Store, shards: &mut BTreeMap<u32, ShardCursor>) -> Result<()> {
+    let cf = store.cf(CF_CUSTOMERS)?;
+    for item in store.db.iterator_cf(cf, rocksdb::IteratorMode::Start) {
+        let (k, v) = item?;
+        let corrupt = |reason: String| StoreError::Corrupt {
+            what: format!("customers key {}", hex::encode(&k)),
+            reason,
+        };
+        let (shard, customer) =
+            keys::parse_customer_tree(&k).ok_or_else(|| corrupt("undecodable key".into()))?;
+        let tree = CustomerTree::decode(&v).map_err(corrupt)?;
+        let Some(cursor) = shards.get_mut(&shard) else {
+            return Err(corrupt(format!(
+                "tree for shard {shard}, which has no head"
+            )));
+        };
+        cursor.customers.insert(customer, tree);
+    }
+    Ok(())
+}
+
+fn load_map_keys(store: &Store) -> Result<HashMap<String, Hash>> {
+    let cf = store.cf(CF_MAP_KEYS)?;
+    let mut out = HashMap::new();
+    for item in store.db.iterator_cf(cf, rocksdb::IteratorMode::Start) {
+        let (k, v) = item?;
+        let corrupt = |reason: &str| StoreError::Corrupt {
+            what: format!("map_keys key {}", hex::encode(&k)),
+            reason: reason.into(),
+        };
+        let customer = String::from_utf8(k.to_vec()).map_err(|_| corrupt("not UTF-8"))?;
+        let key: Hash = v.as_ref().try_into().map_err(|_| corrupt("not 32 bytes"))?;
+        out.insert(customer, key);
+    }
+    Ok(out)
 }
 
 fn load_states(store: &Store, shards: &mut BTreeMap<u32, ShardCursor>) -> Result<()> {

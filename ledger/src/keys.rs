@@ -13,6 +13,11 @@ pub const CF_CHECKPOINTS: &str = "checkpoints";
 pub const CF_QUARANTINE: &str = "quarantine";
 /// Access tokens of the query service, stored only as SHA-256 hashes.
 pub const CF_TOKENS: &str = "tokens";
+/// Every customer's tree per shard (`crate::customers`).
+pub const CF_CUSTOMERS: &str = "customers";
+/// Each customer's map key (its VRF output), derived once: a cache of a
+/// function of the ledger key, kept across rebuilds.
+pub const CF_MAP_KEYS: &str = "map_keys";
 
 /// Every column family, in creation order.
 pub const ALL_CFS: &[&str] = &[
@@ -27,6 +32,8 @@ pub const ALL_CFS: &[&str] = &[
     CF_QUARANTINE,
     CF_TOKENS,
     CF_BY_REQUEST,
+    CF_CUSTOMERS,
+    CF_MAP_KEYS,
 ];
 
 /// Column families derived from the entries (dropped and refilled by rebuild).
@@ -37,6 +44,7 @@ pub const DERIVED_CFS: &[&str] = &[
     CF_FINDINGS,
     CF_STATE,
     CF_BY_REQUEST,
+    CF_CUSTOMERS,
 ];
 
 /// Merkle nodes are stored only at levels that are multiples of this (and
@@ -151,6 +159,19 @@ pub fn parse_by_request(key: &[u8]) -> Option<(String, u32, u64)> {
     let shard = u32::from_be_bytes(key.get(2 + n..6 + n)?.try_into().ok()?);
     let seq = u64::from_be_bytes(key.get(6 + n..14 + n)?.try_into().ok()?);
     Some((id, shard, seq))
+}
+
+/// customers: shard | customer id
+pub fn customer_tree(shard: u32, customer: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(4 + customer.len());
+    k.extend_from_slice(&shard.to_be_bytes());
+    k.extend_from_slice(customer.as_bytes());
+    k
+}
+
+pub fn parse_customer_tree(key: &[u8]) -> Option<(u32, String)> {
+    let shard = u32::from_be_bytes(key.get(..4)?.try_into().ok()?);
+    Some((shard, String::from_utf8(key.get(4..)?.to_vec()).ok()?))
 }
 
 /// state: shard | tag | name ('c' customer, 's' subcontractor)

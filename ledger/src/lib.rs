@@ -8,6 +8,7 @@
 
 pub use custody_verify::{checkpoint, entry, merkle};
 
+pub mod customers;
 pub mod fold;
 pub mod keys;
 pub mod partition;

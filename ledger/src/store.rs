@@ -13,7 +13,9 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
+
+use custody_verify::completeness::{CustomerLeaf, LedgerSecrets};
 
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use rocksdb::{
@@ -21,6 +23,7 @@ use rocksdb::{
 };
 
 use crate::checkpoint::Checkpoint;
+use crate::customers::PublishedMaps;
 use crate::entry::{split_stored, Entry, EntryError};
 use crate::keys::{self, *};
 use crate::merkle::{self, Hash, HashReader, ProofError};
@@ -93,6 +96,12 @@ pub struct StoredHead {
 pub struct Store {
     pub(crate) db: Arc<DB>,
     key: SigningKey,
+    /// Derived from `key`: the VRF key of the customer maps and the seal
+    /// secret (`custody_verify::completeness::LedgerSecrets`).
+    secrets: Arc<LedgerSecrets>,
+    /// The customer maps of the latest checkpoint the writer signed, shared
+    /// by every clone (the writer publishes, report producers read).
+    maps: Arc<RwLock<Option<Arc<PublishedMaps>>>>,
     dir: PathBuf,
     /// The secondary instance's own directory (its info log and the state
     /// of its catching up), removed on drop. Declared after `db` so that
@@ -222,6 +231,8 @@ impl Store {
             .map_err(|e| locked_or(dir, e))?;
         Ok(Store {
             db: Arc::new(db),
+            secrets: Arc::new(LedgerSecrets::derive(&key.to_bytes())),
+            maps: Arc::default(),
             key,
             dir: dir.to_path_buf(),
             secondary: None,
@@ -271,6 +282,8 @@ impl Store {
         )?;
         Ok(Store {
             db: Arc::new(db),
+            secrets: Arc::new(LedgerSecrets::derive(&key.to_bytes())),
+            maps: Arc::default(),
             key,
             dir: dir.to_path_buf(),
             secondary: Some(Arc::new(secondary)),
@@ -293,6 +306,67 @@ impl Store {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The ledger's derived secrets (VRF key, seal secret).
+    pub fn secrets(&self) -> &LedgerSecrets {
+        &self.secrets
+    }
+
+    /// The customer maps of the latest checkpoint the writer of this process
+    /// signed, if it signed one (read-only instances never have any).
+    pub fn published_maps(&self) -> Option<Arc<PublishedMaps>> {
+        self.maps.read().ok().and_then(|m| m.clone())
+    }
+
+    pub(crate) fn publish_maps(&self, maps: PublishedMaps) {
+        if let Ok(mut slot) = self.maps.write() {
+            *slot = Some(Arc::new(maps));
+        }
+    }
+
+    /// The leaves of `customer`'s tree in `shard` below `size`, in seq
+    /// order, from the by-customer index (whose values are entry hashes).
+    pub fn customer_leaves(
+        &self,
+        customer: &str,
+        shard: u32,
+        size: u64,
+    ) -> Result<Vec<CustomerLeaf>> {
+        let prefix = keys::customer_prefix(customer);
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_lower_bound(prefix.clone());
+        let mut upper = prefix.clone();
+        upper.extend_from_slice(&[0xff; 21]);
+        ro.set_iterate_upper_bound(upper);
+        let mut out = Vec::new();
+        for item in self
+            .db
+            .iterator_cf_opt(self.cf(CF_BY_CUSTOMER)?, ro, IteratorMode::Start)
+        {
+            let (k, v) = item?;
+            let Some((occurred_at_ms, s, seq)) = keys::parse_by_customer(&k) else {
+                continue;
+            };
+            if s != shard || seq >= size || k.len() != prefix.len() + 20 {
+                continue;
+            }
+            let entry_hash = match <[u8; 32]>::try_from(v.as_ref()) {
+                Ok(h) => h,
+                // Written before the index held hashes: read the entry.
+                Err(_) => match self.entry(shard, seq)? {
+                    Some((_, h)) => h,
+                    None => continue,
+                },
+            };
+            out.push(CustomerLeaf {
+                seq,
+                occurred_at_ms,
+                entry_hash,
+            });
+        }
+        out.sort_unstable_by_key(|l| l.seq);
+        Ok(out)
     }
 
     pub fn signing_key(&self) -> &SigningKey {

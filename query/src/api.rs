@@ -519,8 +519,13 @@ where
     respond(format, &doc)
 }
 
-/// The latest signed checkpoint; 503 before the first one is signed.
+/// The latest signed checkpoint; 503 before the first one is signed. The
+/// one whose customer maps the writer published, when it did (it publishes
+/// right after storing it), so that reports can prove completeness at it.
 pub(crate) fn latest_checkpoint(store: &Store) -> Result<custody_ledger::Checkpoint, ApiError> {
+    if let Some(maps) = store.published_maps() {
+        return Ok(maps.checkpoint.clone());
+    }
     store
         .latest_checkpoint()
         .map_err(ApiError::internal)?

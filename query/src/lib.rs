@@ -7,6 +7,7 @@
 pub mod api;
 pub mod auth;
 pub mod checkpoints;
+pub mod completeness;
 pub mod openapi;
 pub mod proofs;
 pub mod render;

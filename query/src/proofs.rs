@@ -31,6 +31,10 @@ pub enum ProofsError {
     NotEarlier { from: u64, to: u64 },
     #[error("shard {shard} has no tree of size {size} here (it holds {held} entries)")]
     SizeOutOfRange { shard: u32, size: u64, held: u64 },
+    #[error("the customer maps of checkpoint {0} are not in memory (a ledger folded without commitments, or a read-only instance); no completeness proof can be given")]
+    NoMaps(u64),
+    #[error("VRF: {0}")]
+    Vrf(String),
 }
 
 /// A shard's tree with every node read once per request: proofs of many
@@ -97,6 +101,7 @@ pub fn collect(
         report: report.into(),
         checkpoint: checkpoint.clone(),
         entries,
+        completeness: None,
     })
 }
 

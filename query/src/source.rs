@@ -143,8 +143,13 @@ pub fn produce<R: Report>(
     let inputs = R::load(&view, &params)?;
     let report = R::build(&inputs, &params, now_ms);
     let proofs = if pp.proofs {
-        let relied = R::relied(&inputs, &params, now_ms, &report);
-        Some(proofs::collect(store, checkpoint, R::NAME, &relied)?)
+        let mut relied = R::relied(&inputs, &params, now_ms, &report);
+        let completeness = R::completeness(&inputs, &params, now_ms)
+            .map(|window| crate::completeness::collect(store, checkpoint, &window, &mut relied))
+            .transpose()?;
+        let mut proofs = proofs::collect(store, checkpoint, R::NAME, &relied)?;
+        proofs.completeness = completeness;
+        Some(proofs)
     } else {
         None
     };

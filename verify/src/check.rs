@@ -11,25 +11,34 @@
 //!    with the same hash;
 //! 4. the report's figures are what the report's own builder computes from
 //!    the proven entries alone (rebuilt and compared field by field);
-//! 5. with a saved checkpoint: the ledger only grew between the two
-//!    checkpoints, shard by shard (RFC 6962 consistency proofs).
+//! 5. for a report about one customer: completeness. The customer's map
+//!    proof in every shard leads to the map roots the checkpoint signs, the
+//!    VRF proof binds the map position to the customer's id, the leaves
+//!    given hash to the customer tree roots the map holds, and every leaf
+//!    dated inside the report's window is a proven entry
+//!    ([`crate::completeness`]);
+//! 6. with a saved checkpoint: the report is not older than it, and the
+//!    ledger only grew between the two checkpoints, shard by shard (RFC
+//!    6962 consistency proofs).
 //!
-//! What it cannot establish: that no entry was left out of a report whose
-//! figures were recomputed to match (a Merkle log proves presence, not
-//! absence). Point 5 makes any later rewrite of the entries shown visible.
+//! What it cannot establish alone: that the signed maps agree with the log
+//! (that the operator committed every entry to the right customer). A
+//! re-folding witness or `custody verify` recomputes the maps from the
+//! entries; point 6 makes any later rewrite visible.
 
 use std::collections::BTreeMap;
 
 use ed25519_dalek::VerifyingKey;
 use serde_json::Value;
 
+use crate::completeness::verify_completeness;
 use crate::entry::{entry_hash, split_stored};
 use crate::merkle::{self, Hash};
 use crate::proofs::{self, Consistency, Proofs, ShardConsistency};
 use crate::reports::findings::{self, FindingKey};
 use crate::reports::{
     item_of, le_request_id, AccessHistoryReport, Disclosure, Findings, Item, LawEnforcement,
-    ReadError, ReadView, Report, Residency, AGGREGATE_SUBJECT,
+    ReadError, ReadView, Report, Residency, Window, AGGREGATE_SUBJECT,
 };
 use crate::{Checkpoint, Entry};
 
@@ -231,14 +240,162 @@ pub fn verify(
         Some(p) => {
             let items = check_entries(&mut v, p, &checkpoint);
             check_citations(&mut v, doc, &items);
-            check_figures(&mut v, doc, p, &items);
+            let window = check_figures(&mut v, doc, p, &items);
+            if let Some(window) = window {
+                check_completeness(&mut v, p, &items, &checkpoint, &window);
+            }
         }
     }
 
-    if let Some(saved) = saved {
-        check_consistency(&mut v, doc, key, saved, &checkpoint, fetched);
+    match saved {
+        Some(saved) => check_consistency(&mut v, doc, key, saved, &checkpoint, fetched),
+        None => v.checks.push(Check::new(
+            "freshness and consistency with a checkpoint you saved earlier",
+            "not checked (pass --previous-checkpoint FILE to check that this report is not older and that the ledger only grew since)",
+        )),
     }
     v
+}
+
+/// Every entry of the customer the signed maps commit to, within the
+/// report's window, must be among the proven entries; and every proven entry
+/// of the customer must be committed.
+fn check_completeness(
+    v: &mut Verification,
+    p: &Proofs,
+    items: &BTreeMap<(u32, u64), Item>,
+    checkpoint: &Checkpoint,
+    w: &Window,
+) {
+    let customer = w.customer.as_str();
+    let mut c = Check::new(
+        format!("completeness of customer `{customer}`'s entries"),
+        "",
+    );
+    let Some(section) = &p.completeness else {
+        c.fail(
+            "the report carries no completeness proof: it shows real entries, but not that none was left out",
+        );
+        v.checks.push(c);
+        return;
+    };
+    let coverage = match verify_completeness(section, checkpoint, customer) {
+        Ok(cov) => cov,
+        Err(failures) => {
+            for f in failures {
+                c.fail(f);
+            }
+            v.checks.push(c);
+            return;
+        }
+    };
+    let inside = |ms: i64| (w.from_ms..w.to_ms).contains(&ms);
+    let mut committed = std::collections::BTreeSet::new();
+    let (mut total, mut in_window, mut sealed) = (0u64, 0u64, 0u64);
+    let mut missing = 0usize;
+    for sc in &coverage {
+        sealed += sc.sealed_opened;
+        for l in &sc.leaves {
+            total += 1;
+            committed.insert((sc.shard, l.seq));
+            let at = format!("entry {}/{}", sc.shard, l.seq);
+            if inside(l.occurred_at_ms) {
+                in_window += 1;
+            }
+            match items.get(&(sc.shard, l.seq)) {
+                Some(i) if i.hash != l.entry_hash => c.fail(format!(
+                    "{at}: the report's entry is not the one the customer's tree commits to"
+                )),
+                Some(i) if i.at_ms() != l.occurred_at_ms => c.fail(format!(
+                    "{at}: the customer's tree dates it {}, the entry says {}",
+                    custody_policy::format_ms(l.occurred_at_ms),
+                    custody_policy::format_ms(i.at_ms())
+                )),
+                Some(i) if i.event.customer_id != customer => c.fail(format!(
+                    "{at}: the map commits it to customer `{customer}`, but it is an event of `{}`",
+                    i.event.customer_id
+                )),
+                Some(_) => {}
+                None if inside(l.occurred_at_ms) => {
+                    missing += 1;
+                    if missing <= MAX_LISTED {
+                        c.fail(format!(
+                            "{at} of customer `{customer}` (dated {}) is committed in the ledger but missing from the report",
+                            custody_policy::format_ms(l.occurred_at_ms)
+                        ));
+                    }
+                }
+                None => {}
+            }
+        }
+    }
+    if missing > MAX_LISTED {
+        c.fail(format!(
+            "… and {} more missing entries",
+            missing - MAX_LISTED
+        ));
+    }
+    for ((shard, seq), i) in items {
+        if i.event.customer_id != customer || committed.contains(&(*shard, *seq)) {
+            continue;
+        }
+        // In the customer's copy, a law-enforcement event may have been
+        // sealed at the checkpoint and its order expired since: shown, but
+        // outside the visible tree.
+        let may_be_unsealed = !w.officer && i.event.kind.as_ref().and_then(le_request_id).is_some();
+        if !may_be_unsealed {
+            c.fail(format!(
+                "entry {shard}/{seq} is in the log, but customer `{customer}`'s map does not commit to it (the maps disagree with the log)"
+            ));
+        }
+    }
+    let present: Vec<String> = coverage
+        .iter()
+        .filter(|sc| !sc.leaves.is_empty())
+        .map(|sc| format!("shard {}: {}", sc.shard, sc.leaves.len()))
+        .collect();
+    let absent: Vec<String> = coverage
+        .iter()
+        .filter(|sc| sc.leaves.is_empty())
+        .map(|sc| sc.shard.to_string())
+        .collect();
+    let mut where_ = present.join(", ");
+    if !absent.is_empty() {
+        if !where_.is_empty() {
+            where_.push_str("; ");
+        }
+        where_.push_str(&format!(
+            "none in shard(s) {}, proven absent",
+            absent.join(", ")
+        ));
+    }
+    let sealed_text = if w.officer && sealed > 0 {
+        format!(", of which {sealed} sealed by non-disclosure orders and opened here")
+    } else {
+        String::new()
+    };
+    let window_text = if w.from_ms == i64::MIN && w.to_ms == i64::MAX {
+        "every one of them is in the report".to_string()
+    } else {
+        format!(
+            "the {in_window} dated from {} to {} (the report's window) are all in the report",
+            if w.from_ms == i64::MIN {
+                "the beginning".to_string()
+            } else {
+                custody_policy::format_ms(w.from_ms)
+            },
+            if w.to_ms == i64::MAX {
+                "the checkpoint".to_string()
+            } else {
+                custody_policy::format_ms(w.to_ms)
+            }
+        )
+    };
+    c.ok_text = format!(
+        "ok: the ledger at checkpoint {} holds {total} entries of `{customer}`{sealed_text} ({where_}), and {window_text}; the map positions are bound to `{customer}` by the ledger's VRF",
+        checkpoint.number
+    );
+    v.checks.push(c);
 }
 
 /// Hashes and inclusion of every proven entry; returns the decoded items by
@@ -473,11 +630,12 @@ fn claimed_findings(doc: &Value) -> Result<Vec<FindingKey>, String> {
 /// document states, through the report's own pipeline; returns a
 /// description, the rebuilt figures and every proven entry that does not
 /// belong in the report.
-fn rebuild(
-    doc: &Value,
-    p: &Proofs,
-    items: &BTreeMap<(u32, u64), Item>,
-) -> Result<(String, Value, Vec<String>), String> {
+/// What rebuilding a report from its proven entries gives: a description,
+/// the figures, the proven entries that do not belong, and the window its
+/// completeness is checked over.
+type Rebuilt = (String, Value, Vec<String>, Option<Window>);
+
+fn rebuild(doc: &Value, p: &Proofs, items: &BTreeMap<(u32, u64), Item>) -> Result<Rebuilt, String> {
     let kind = doc
         .get("reportKind")
         .and_then(Value::as_str)
@@ -499,7 +657,7 @@ fn rebuild(
         proofs::LAW_ENFORCEMENT => rebuild_as::<LawEnforcement>(doc, &view),
         proofs::FINDINGS => {
             view.claimed_findings = claimed_findings(doc)?;
-            let (what, rebuilt, mut foreign) = rebuild_as::<Findings>(doc, &view)?;
+            let (what, rebuilt, mut foreign, window) = rebuild_as::<Findings>(doc, &view)?;
             for k in &view.claimed_findings {
                 if let Some(i) = items.get(&(k.shard, k.seq)) {
                     if i.event.customer_id != k.customer {
@@ -510,16 +668,13 @@ fn rebuild(
                     }
                 }
             }
-            Ok((what, rebuilt, foreign))
+            Ok((what, rebuilt, foreign, window))
         }
         other => Err(format!("unknown report kind `{other}`")),
     }
 }
 
-fn rebuild_as<R: Report>(
-    doc: &Value,
-    view: &ProvenView<'_>,
-) -> Result<(String, Value, Vec<String>), String> {
+fn rebuild_as<R: Report>(doc: &Value, view: &ProvenView<'_>) -> Result<Rebuilt, String> {
     let now = doc
         .get("generatedAtMs")
         .and_then(Value::as_i64)
@@ -538,28 +693,32 @@ fn rebuild_as<R: Report>(
     let inputs = R::load(view, &params).map_err(|e| e.to_string())?;
     let rebuilt =
         serde_json::to_value(R::build(&inputs, &params, now)).map_err(|e| e.to_string())?;
+    let window = R::completeness(&inputs, &params, now);
     let subject = R::subject(&params);
     let what = if subject == AGGREGATE_SUBJECT {
         R::NAME.to_string()
     } else {
         format!("{} of {subject}", R::NAME)
     };
-    Ok((what, rebuilt, foreign))
+    Ok((what, rebuilt, foreign, window))
 }
 
+/// Compares the figures with the rebuilt ones; returns the report's
+/// completeness window, if it has one.
 fn check_figures(
     v: &mut Verification,
     doc: &Value,
     p: &Proofs,
     items: &BTreeMap<(u32, u64), Item>,
-) {
+) -> Option<Window> {
     match rebuild(doc, p, items) {
         Err(e) => {
             let mut c = Check::new("figures", "");
             c.fail(e);
             v.checks.push(c);
+            None
         }
-        Ok((what, rebuilt, ownership)) => {
+        Ok((what, rebuilt, ownership, window)) => {
             let mut c = Check::new(
                 format!("figures ({what}), recomputed from the proven entries"),
                 "ok",
@@ -583,6 +742,7 @@ fn check_figures(
                 c.fail(format!("… and {extra} more differences"));
             }
             v.checks.push(c);
+            window
         }
     }
 }
@@ -670,6 +830,15 @@ fn check_consistency(
         v.checks.push(c);
         return;
     }
+    if current.number < saved.number {
+        c.fail(format!(
+            "report is at checkpoint {}; you hold checkpoint {}: this report is older than what you have seen \
+             (the ledger was rolled back, or this is a stale copy)",
+            current.number, saved.number
+        ));
+        v.checks.push(c);
+        return;
+    }
     let (old, new) = ordered(saved, current);
     if old.number == new.number {
         if old != new {
@@ -744,6 +913,11 @@ fn check_consistency(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::completeness::{
+        customer_root, seal_nonce, sealed_commitment, Completeness, CustomerLeaf, CustomerShard,
+        LedgerSecrets, MapValue,
+    };
+    use crate::map::MapSnapshot;
     use crate::merkle::MemoryTree;
     use crate::proofs::EntryProof;
     use crate::reports::fixture::*;
@@ -806,13 +980,77 @@ mod tests {
         out
     }
 
+    fn leaves_of(l: &Ledger, customer: &str) -> Vec<CustomerLeaf> {
+        l.items
+            .iter()
+            .filter(|i| i.event.customer_id == customer)
+            .map(|i| CustomerLeaf {
+                seq: i.seq,
+                occurred_at_ms: i.at_ms(),
+                entry_hash: i.hash,
+            })
+            .collect()
+    }
+
+    /// The shard's customer map, as the ledger builds it at checkpoint 7
+    /// (nothing sealed): the map and each customer's key and value.
+    fn customer_map(
+        l: &Ledger,
+        signer: &SigningKey,
+    ) -> (MapSnapshot, Vec<(String, Hash, MapValue)>) {
+        let secrets = LedgerSecrets::derive(&signer.to_bytes());
+        let values: Vec<(String, Hash, MapValue)> = ["c1", "c2"]
+            .iter()
+            .map(|c| {
+                let key = secrets.key_of(c);
+                let leaves = leaves_of(l, c);
+                let nonce = seal_nonce(&secrets.seal, 0, &key, 7);
+                let value = MapValue {
+                    count: leaves.len() as u64,
+                    root: customer_root(&leaves),
+                    sealed: sealed_commitment(&nonce, 0, &merkle::empty_root()),
+                };
+                (c.to_string(), key, value)
+            })
+            .collect();
+        let map = MapSnapshot::build(values.iter().map(|(_, k, v)| (*k, v.hash())).collect())
+            .expect("map");
+        (map, values)
+    }
+
     fn checkpoint(l: &Ledger, signer: &SigningKey) -> Checkpoint {
         let head = ShardHead {
             shard: 0,
             size: l.tree.size(),
             root: l.tree.root(),
+            map_root: Some(customer_map(l, signer).0.root()),
         };
-        Checkpoint::sign(signer, 7, 1000, vec![head])
+        let vrf = LedgerSecrets::derive(&signer.to_bytes()).vrf.public();
+        Checkpoint::sign_with(
+            signer,
+            Some(hex::encode(vrf.as_bytes())),
+            7,
+            1000,
+            vec![head],
+        )
+    }
+
+    /// c1's completeness section.
+    fn completeness(l: &Ledger, signer: &SigningKey) -> Completeness {
+        let secrets = LedgerSecrets::derive(&signer.to_bytes());
+        let (map, values) = customer_map(l, signer);
+        let (_, key, value) = values[0].clone();
+        Completeness {
+            customer: "c1".into(),
+            vrf_proof: hex::encode(secrets.vrf.prove(b"c1").to_bytes()),
+            shards: vec![CustomerShard {
+                shard: 0,
+                map_proof: map.prove(&key),
+                value: Some(value),
+                leaves: leaves_of(l, "c1"),
+                sealed: None,
+            }],
+        }
     }
 
     /// c1's disclosure report with proofs, as JSON.
@@ -825,7 +1063,9 @@ mod tests {
         };
         let now = T0 + 100 * HOUR;
         let built = Disclosure::build(&l.items, &params, now);
-        let relied = Disclosure::relied(&l.items, &params, now, &built);
+        let mut relied = Disclosure::relied(&l.items, &params, now, &built);
+        // Completeness: every entry of c1 (all time, for a disclosure).
+        relied.extend(leaves_of(l, "c1").iter().map(|leaf| (0, leaf.seq)));
         let entries = relied
             .iter()
             .map(|&(shard, seq)| EntryProof {
@@ -844,6 +1084,7 @@ mod tests {
             report: proofs::DISCLOSURE.into(),
             checkpoint: cp,
             entries,
+            completeness: Some(completeness(l, signer)),
         });
         serde_json::to_value(doc).expect("serializes")
     }
@@ -1035,6 +1276,7 @@ mod tests {
                 shard: 0,
                 size: 100,
                 root: [4; 32],
+                map_root: None,
             }],
         );
         let v = verify(&doc, &k.verifying_key(), Some(&bigger), &[]);
@@ -1055,6 +1297,7 @@ mod tests {
                 shard: 0,
                 size: 1,
                 root: [5; 32],
+                map_root: None,
             }],
         );
         let v = verify(&doc, &k.verifying_key(), Some(&fork), &[]);
@@ -1062,6 +1305,59 @@ mod tests {
             v.failures()
                 .iter()
                 .any(|x| x.contains("rolled back or forked")),
+            "{}",
+            v.render()
+        );
+    }
+
+    #[test]
+    fn a_committed_entry_left_out_is_named_and_a_newer_saved_checkpoint_refuses_an_older_report() {
+        let l = ledger();
+        let k = key(1);
+        let doc = report(&l, &k);
+        let out = check(&doc).render();
+        assert!(out.contains("completeness of customer `c1`'s entries: ok: the ledger at checkpoint 7 holds 4 entries of `c1` (shard 0: 4)"), "{out}");
+        assert!(
+            out.contains(
+                "freshness and consistency with a checkpoint you saved earlier: not checked"
+            ),
+            "{out}"
+        );
+
+        // Entry 0/4 (c1's last access) dropped from the proven entries.
+        let mut dropped = doc.clone();
+        dropped["proofs"]["entries"]
+            .as_array_mut()
+            .expect("entries")
+            .retain(|e| e["seq"] != 4);
+        let v = check(&dropped);
+        assert!(
+            v.failures().iter().any(|f| f.contains(
+                "entry 0/4 of customer `c1` (dated 2026-01-01T05:00:00Z) is committed in the ledger but missing from the report"
+            )),
+            "{}",
+            v.render()
+        );
+
+        // No completeness section at all.
+        let mut none = doc.clone();
+        none["proofs"]
+            .as_object_mut()
+            .expect("proofs")
+            .remove("completeness");
+        assert!(check(&none)
+            .failures()
+            .iter()
+            .any(|f| f.contains("carries no completeness proof")));
+
+        // A checkpoint of the same ledger numbered later than the report's.
+        let mut later = checkpoint(&l, &k);
+        later = Checkpoint::sign_with(&k, later.vrf_key.clone(), 9, 2000, later.shards);
+        let v = verify(&doc, &k.verifying_key(), Some(&later), &[]);
+        assert!(
+            v.failures()
+                .iter()
+                .any(|f| f.contains("report is at checkpoint 7; you hold checkpoint 9")),
             "{}",
             v.render()
         );

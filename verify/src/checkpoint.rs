@@ -5,12 +5,17 @@
 //! notes), so that anyone can reproduce it from the JSON fields:
 //!
 //! ```text
-//! custody checkpoint v1
+//! custody checkpoint v2
 //! key <hex of the public key>
+//! vrf <hex of the VRF public key of the customer maps>
 //! number <n>
 //! issued_at_ms <ms>
-//! shard <id> <size> <root hex>        one line per shard, ascending id
+//! shard <id> <size> <root hex> <map root hex>    one line per shard, ascending id
 //! ```
+//!
+//! A checkpoint without a VRF key and map roots (signed before the customer
+//! maps existed) uses `custody checkpoint v1`, without the `vrf` line and
+//! the map roots; both verify.
 
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use serde::{Deserialize, Serialize};
@@ -26,6 +31,14 @@ pub struct ShardHead {
     #[serde(with = "hex_hash")]
     #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub root: Hash,
+    /// Root of the shard's customer map at this size (`crate::completeness`).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "opt_hex_hash"
+    )]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<String>"))]
+    pub map_root: Option<Hash>,
 }
 
 /// A signed statement of every shard's head.
@@ -38,6 +51,9 @@ pub struct Checkpoint {
     pub issued_at_ms: i64,
     /// Hex of the Ed25519 public key that signed it.
     pub key: String,
+    /// Hex of the ledger's VRF public key, which keys the customer maps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vrf_key: Option<String>,
     pub shards: Vec<ShardHead>,
     /// Hex of the Ed25519 signature over [`Checkpoint::signed_message`].
     pub signature: String,
@@ -60,24 +76,48 @@ pub enum CheckpointError {
 impl Checkpoint {
     /// The exact bytes that are signed.
     pub fn signed_message(&self) -> String {
-        let mut s = format!(
-            "custody checkpoint v1\nkey {}\nnumber {}\nissued_at_ms {}\n",
-            self.key, self.number, self.issued_at_ms
-        );
+        let v2 = self.vrf_key.is_some() || self.shards.iter().any(|h| h.map_root.is_some());
+        let mut s = if v2 {
+            format!(
+                "custody checkpoint v2\nkey {}\nvrf {}\nnumber {}\nissued_at_ms {}\n",
+                self.key,
+                self.vrf_key.as_deref().unwrap_or("-"),
+                self.number,
+                self.issued_at_ms
+            )
+        } else {
+            format!(
+                "custody checkpoint v1\nkey {}\nnumber {}\nissued_at_ms {}\n",
+                self.key, self.number, self.issued_at_ms
+            )
+        };
         for h in &self.shards {
             s.push_str(&format!(
-                "shard {} {} {}\n",
+                "shard {} {} {}",
                 h.shard,
                 h.size,
                 hex::encode(h.root)
             ));
+            if v2 {
+                s.push(' ');
+                s.push_str(&h.map_root.map_or_else(|| "-".to_string(), hex::encode));
+            }
+            s.push('\n');
         }
         s
     }
 
-    /// Builds and signs a checkpoint; shards are sorted by id.
-    pub fn sign(
+    /// Builds and signs a checkpoint without customer maps; shards are
+    /// sorted by id.
+    pub fn sign(key: &SigningKey, number: u64, issued_at_ms: i64, shards: Vec<ShardHead>) -> Self {
+        Self::sign_with(key, None, number, issued_at_ms, shards)
+    }
+
+    /// Builds and signs a checkpoint stating the VRF key of its customer
+    /// maps (hex) along with the heads and map roots.
+    pub fn sign_with(
         key: &SigningKey,
+        vrf_key: Option<String>,
         number: u64,
         issued_at_ms: i64,
         mut shards: Vec<ShardHead>,
@@ -87,6 +127,7 @@ impl Checkpoint {
             number,
             issued_at_ms,
             key: hex::encode(key.verifying_key().as_bytes()),
+            vrf_key,
             shards,
             signature: String::new(),
         };
@@ -150,6 +191,29 @@ pub mod hex_hash {
     }
 }
 
+/// Serde helper: an optional 32-byte hash as lower-case hex.
+pub mod opt_hex_hash {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(h: &Option<[u8; 32]>, s: S) -> Result<S::Ok, S::Error> {
+        match h {
+            Some(h) => s.serialize_str(&hex::encode(h)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<[u8; 32]>, D::Error> {
+        let Some(text) = Option::<String>::deserialize(d)? else {
+            return Ok(None);
+        };
+        hex::decode(&text)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .map(Some)
+            .ok_or_else(|| serde::de::Error::custom("expected 64 hex characters"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,11 +228,13 @@ mod tests {
                 shard: 1,
                 size: 5,
                 root: [2; 32],
+                map_root: None,
             },
             ShardHead {
                 shard: 0,
                 size: 9,
                 root: [1; 32],
+                map_root: None,
             },
         ]
     }
@@ -195,6 +261,29 @@ mod tests {
             Err(CheckpointError::BadSignature)
         );
         let other = Checkpoint::sign(&key(2), 3, 1000, heads());
+        // A v2 checkpoint binds its VRF key and map roots.
+        let mut with_maps = heads();
+        with_maps[0].map_root = Some([7; 32]);
+        let v2 = Checkpoint::sign_with(&k, Some("ab".repeat(32)), 4, 1000, with_maps);
+        assert!(v2.signed_message().starts_with("custody checkpoint v2\n"));
+        v2.verify(&k.verifying_key()).unwrap();
+        let json = serde_json::to_string(&v2).unwrap();
+        serde_json::from_str::<Checkpoint>(&json)
+            .unwrap()
+            .verify(&k.verifying_key())
+            .unwrap();
+        let mut moved = v2.clone();
+        moved.shards[1].map_root = Some([8; 32]);
+        assert_eq!(
+            moved.verify(&k.verifying_key()),
+            Err(CheckpointError::BadSignature)
+        );
+        let mut other_vrf = v2.clone();
+        other_vrf.vrf_key = Some("cd".repeat(32));
+        assert_eq!(
+            other_vrf.verify(&k.verifying_key()),
+            Err(CheckpointError::BadSignature)
+        );
         assert!(matches!(
             other.verify(&k.verifying_key()),
             Err(CheckpointError::WrongKey { .. })

@@ -17,10 +17,13 @@
 pub mod check;
 pub mod checkpoint;
 pub mod cli;
+pub mod completeness;
 pub mod entry;
+pub mod map;
 pub mod merkle;
 pub mod proofs;
 pub mod reports;
+pub mod vrf;
 
 pub use checkpoint::{Checkpoint, ShardHead};
 pub use entry::{Entry, SourcePosition};

@@ -85,6 +85,12 @@ impl Frontier {
         Ok(Self { size, peaks })
     }
 
+    /// A frontier from its size and peaks (as [`Frontier::peaks`] gives
+    /// them); `None` when the number of peaks does not fit the size.
+    pub fn from_peaks(size: u64, peaks: Vec<Hash>) -> Option<Self> {
+        (peaks.len() == size.count_ones() as usize).then_some(Self { size, peaks })
+    }
+
     pub fn size(&self) -> u64 {
         self.size
     }

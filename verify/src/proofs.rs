@@ -30,6 +30,10 @@ pub struct Proofs {
     pub checkpoint: Checkpoint,
     /// Every entry the report relies on, in (shard, seq) order.
     pub entries: Vec<EntryProof>,
+    /// For a report about one customer: the proof that `entries` hold every
+    /// entry of the customer the report's window covers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completeness: Option<crate::completeness::Completeness>,
 }
 
 /// One entry: its stored bytes and its inclusion proof.

@@ -6,6 +6,7 @@ use std::process::Command;
 
 use custody_proto::v1::{Actor, DataAccessed, DataCategory, Purpose, Role};
 use custody_proto::{event_from_json, Kind};
+use custody_verify::completeness::{reference_section, reference_shard_map, LedgerSecrets};
 use custody_verify::merkle::{self, MemoryTree};
 use custody_verify::proofs::{EntryProof, Proofs};
 use custody_verify::reports::{
@@ -67,12 +68,16 @@ fn report(signer: &SigningKey) -> serde_json::Value {
         stored.push(sealed);
         items.push(item_of(entry, hash).expect("decodes"));
     }
+    let secrets = LedgerSecrets::derive(&signer.to_bytes());
+    let maps = vec![reference_shard_map(&secrets, 0, &items, 1, NOW)];
     let head = ShardHead {
         shard: 0,
         size: tree.size(),
         root: tree.root(),
+        map_root: Some(maps[0].map.root()),
     };
-    let cp = Checkpoint::sign(signer, 1, NOW, vec![head]);
+    let vrf = hex::encode(secrets.vrf.public().as_bytes());
+    let cp = Checkpoint::sign_with(signer, Some(vrf), 1, NOW, vec![head]);
     let params = CustomerParams {
         customer: "c1".into(),
         period: Period::default(),
@@ -83,7 +88,9 @@ fn report(signer: &SigningKey) -> serde_json::Value {
         .filter(|i| i.event.customer_id == "c1")
         .collect();
     let built = Disclosure::build(&mine, &params, NOW);
-    let relied = Disclosure::relied(&mine, &params, NOW, &built);
+    let mut relied = Disclosure::relied(&mine, &params, NOW, &built);
+    let window = Disclosure::completeness(&mine, &params, NOW).expect("a customer report");
+    let completeness = reference_section(&secrets, &maps, 1, &window, &mut relied);
     let entries = relied
         .iter()
         .map(|&(shard, seq)| EntryProof {
@@ -102,6 +109,7 @@ fn report(signer: &SigningKey) -> serde_json::Value {
         report: Disclosure::NAME.into(),
         checkpoint: cp,
         entries,
+        completeness: Some(completeness),
     });
     serde_json::to_value(doc).expect("serialises")
 }

@@ -26,6 +26,9 @@ use custody_proto::timestamp_ms;
 use custody_testkit::demo::{generate, DemoParams};
 use custody_verify::check::{consistency_needed, verify};
 use custody_verify::checkpoint::parse_public_key;
+use custody_verify::completeness::{
+    reference_section, reference_shard_map, LedgerSecrets, ShardCommitments,
+};
 use custody_verify::merkle::{self, Hash, MemoryTree};
 use custody_verify::proofs::{Consistency, EntryProof, Proofs, ShardConsistency};
 use custody_verify::reports::findings::{self, FindingKey};
@@ -42,11 +45,14 @@ use serde_json::Value;
 use support::{apply_byte_edits, byte_edits, bytes, json, run, Budget};
 
 const SHARDS: u32 = 2;
+const NEW_NUMBER: u64 = 2;
 
 /// A two-shard ledger in memory with two signed checkpoints (the second
 /// after every event, the first halfway).
 struct Ledger {
     key: SigningKey,
+    /// Each shard's customer map at the new checkpoint.
+    maps: Vec<ShardCommitments>,
     stored: Vec<Vec<Vec<u8>>>,
     trees: Vec<MemoryTree>,
     items: BTreeMap<(u32, u64), Item>,
@@ -183,8 +189,25 @@ fn ledger() -> &'static Ledger {
             .max()
             .unwrap_or(0)
             + 86_400_000;
+        let issued = 1_800_000_000_000 + NEW_NUMBER as i64;
+        let secrets = LedgerSecrets::derive(&key.to_bytes());
+        let maps: Vec<ShardCommitments> = (0..SHARDS)
+            .map(|shard| reference_shard_map(&secrets, shard, items.values(), NEW_NUMBER, issued))
+            .collect();
+        let mut heads: Vec<ShardHead> = checkpoint(&key, NEW_NUMBER, &trees).shards;
+        for h in &mut heads {
+            h.map_root = Some(maps[h.shard as usize].map.root());
+        }
+        let vrf = LedgerSecrets::derive(&key.to_bytes()).vrf.public();
         Ledger {
-            new: checkpoint(&key, 2, &trees),
+            new: Checkpoint::sign_with(
+                &key,
+                Some(hex::encode(vrf.as_bytes())),
+                NEW_NUMBER,
+                issued,
+                heads,
+            ),
+            maps,
             old: old.expect("halfway checkpoint"),
             key,
             stored,
@@ -204,6 +227,7 @@ fn checkpoint(key: &SigningKey, number: u64, trees: &[MemoryTree]) -> Checkpoint
             shard: s as u32,
             size: t.size(),
             root: t.root(),
+            map_root: None,
         })
         .collect();
     Checkpoint::sign(key, number, 1_800_000_000_000 + number as i64, heads)
@@ -214,7 +238,11 @@ fn checkpoint(key: &SigningKey, number: u64, trees: &[MemoryTree]) -> Checkpoint
 fn document<R: Report>(l: &Ledger, params: R::Params) -> Value {
     let inputs = R::load(l, &params).expect("loads");
     let built = R::build(&inputs, &params, l.now);
-    let relied = R::relied(&inputs, &params, l.now, &built);
+    let mut relied = R::relied(&inputs, &params, l.now, &built);
+    let completeness = R::completeness(&inputs, &params, l.now).map(|window| {
+        let secrets = LedgerSecrets::derive(&l.key.to_bytes());
+        reference_section(&secrets, &l.maps, NEW_NUMBER, &window, &mut relied)
+    });
     let entries = relied
         .iter()
         .map(|&(shard, seq)| {
@@ -236,6 +264,7 @@ fn document<R: Report>(l: &Ledger, params: R::Params) -> Value {
         report: R::NAME.into(),
         checkpoint: l.new.clone(),
         entries,
+        completeness,
     });
     doc.consistency = Some(Consistency {
         from: l.old.clone(),

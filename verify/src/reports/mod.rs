@@ -13,7 +13,7 @@ pub mod residency;
 
 pub use pipeline::{
     AccessHistoryParams, AccessHistoryReport, CustomerParams, Disclosure, Findings, LawEnforcement,
-    LawEnforcementParams, ReadError, ReadView, Report, Residency, AGGREGATE_SUBJECT,
+    LawEnforcementParams, ReadError, ReadView, Report, Residency, Window, AGGREGATE_SUBJECT,
 };
 
 use std::collections::BTreeSet;

@@ -57,6 +57,20 @@ pub trait ReadView {
     ) -> Result<Vec<(FindingKey, Item)>, ReadError>;
 }
 
+/// The entries a document must hold completely: every entry of `customer`
+/// with occurred-at in `[from_ms, to_ms)` that the customer tree commits to
+/// must be among the document's proven entries (`crate::completeness`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Window {
+    pub customer: String,
+    pub from_ms: i64,
+    pub to_ms: i64,
+    /// The officer's copy: entries sealed by a non-disclosure order are
+    /// opened and must be proven too; the customer's copy leaves them
+    /// committed but hidden.
+    pub officer: bool,
+}
+
 /// One kind of report.
 pub trait Report {
     /// The report's name: in documents (`report`), proofs and read records.
@@ -86,6 +100,23 @@ pub trait Report {
     /// Why a proven entry does not belong in this report, if it does not
     /// (an event of another customer, say): the checker names it.
     fn foreign(p: &Self::Params, item: &Item) -> Option<String>;
+    /// For a report about one customer: the window within which every one
+    /// of the customer's entries must be proven, so that leaving one out is
+    /// detectable. Computed from the inputs as the builder reads them, so the
+    /// checker derives it from the proven entries alone. `None`: the report
+    /// spans customers and makes no such claim.
+    fn completeness(_inputs: &Self::Inputs, _p: &Self::Params, _now_ms: i64) -> Option<Window> {
+        None
+    }
+}
+
+fn all_time(p: &CustomerParams) -> Option<Window> {
+    Some(Window {
+        customer: p.customer.clone(),
+        from_ms: i64::MIN,
+        to_ms: i64::MAX,
+        officer: p.audience == Audience::Officer,
+    })
 }
 
 fn pos(i: &Item) -> (u32, u64) {
@@ -209,6 +240,10 @@ impl Report for Disclosure {
     fn foreign(p: &CustomerParams, item: &Item) -> Option<String> {
         customer_foreign(&p.customer, item)
     }
+    /// The builder reads every entry of the customer, of all time.
+    fn completeness(_: &Vec<Item>, p: &CustomerParams, _: i64) -> Option<Window> {
+        all_time(p)
+    }
 }
 
 /// The residency report.
@@ -275,6 +310,10 @@ impl Report for Residency {
     }
     fn foreign(p: &CustomerParams, item: &Item) -> Option<String> {
         customer_foreign(&p.customer, item)
+    }
+    /// The builder reads every entry of the customer, of all time.
+    fn completeness(_: &Vec<Item>, p: &CustomerParams, _: i64) -> Option<Window> {
+        all_time(p)
     }
 }
 
@@ -405,6 +444,31 @@ impl Report for AccessHistoryReport {
     }
     fn foreign(p: &AccessHistoryParams, item: &Item) -> Option<String> {
         customer_foreign(&p.customer, item)
+    }
+    /// From the access after the page (or the period's start when the page
+    /// is the last) to the cursor (or the period's end): an access left out
+    /// anywhere in between would have been on this page.
+    fn completeness(
+        inputs: &AccessHistoryInputs,
+        p: &AccessHistoryParams,
+        now_ms: i64,
+    ) -> Option<Window> {
+        let params = Self::builder_params(p, &inputs.support, now_ms);
+        let candidates = access_history::candidates(&inputs.items, &params);
+        let from_ms = match candidates.get(params.limit) {
+            Some(next) => next.at_ms(),
+            None => p.period.from_ms.unwrap_or(i64::MIN),
+        };
+        let mut to_ms = p.period.to_ms.unwrap_or(i64::MAX);
+        if let Some(cur) = p.cursor {
+            to_ms = to_ms.min(cur.at_ms.saturating_add(1));
+        }
+        Some(Window {
+            customer: p.customer.clone(),
+            from_ms,
+            to_ms,
+            officer: p.audience == Audience::Officer,
+        })
     }
 }
 

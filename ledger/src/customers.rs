@@ -1,0 +1,220 @@
+//! The per-customer commitments of each shard
+//! (`custody_verify::completeness`): every customer's append-only tree,
+//! folded with the entries in the same batch, and the authenticated map
+//! built from those trees whenever a checkpoint is signed.
+//!
+//! Why the map is built at checkpoints and not per batch: every customer's
+//! sealed commitment takes a fresh nonce at every checkpoint (so watching it
+//! reveals nothing), which changes every leaf of the map anyway; building it
+//! once per checkpoint costs about five SHA-256 per customer of the shard,
+//! while the fold itself pays only one leaf and one amortised node hash per
+//! entry. The map is a function of the entries up to the checkpoint's sizes,
+//! its number and signing time, and the ledger's secrets: a second fold of
+//! the same records derives the same roots.
+
+use std::collections::{BTreeMap, HashMap};
+
+use custody_verify::completeness::{
+    customer_root, seal_nonce, sealed_commitment, CustomerLeaf, LedgerSecrets, MapValue,
+};
+use custody_verify::map::MapSnapshot;
+use serde::{Deserialize, Serialize};
+
+use crate::merkle::{Frontier, Hash};
+use crate::store::{Result, StoreError};
+use crate::Checkpoint;
+
+/// Law-enforcement entries of one request of a customer, and the
+/// non-disclosure orders its received events carry: what decides, at each
+/// checkpoint, which entries are sealed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct RequestSeal {
+    /// One per received event with a non-disclosure order: its expiry in
+    /// ms, or `None` for an order without one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub orders: Vec<Option<i64>>,
+    /// Sequence numbers of every event of the request in this shard.
+    pub seqs: Vec<u64>,
+}
+
+impl RequestSeal {
+    /// Under an order in force at `at_ms` (as the reports' customer copy
+    /// decides it: `custody_verify::reports::gagged_requests`).
+    fn sealed_at(&self, at_ms: i64) -> bool {
+        self.orders.iter().any(|o| o.is_none_or(|t| at_ms < t))
+    }
+}
+
+/// One customer's tree in one shard, as the fold keeps it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct CustomerTree {
+    /// Over every entry of the customer in the shard, sealed or not.
+    pub frontier: Frontier,
+    /// Only customers with law-enforcement events have any.
+    pub requests: BTreeMap<String, RequestSeal>,
+    /// The batch that last saved this tree for undo (see `Ledger`).
+    pub saved_in_batch: u64,
+}
+
+impl CustomerTree {
+    /// Stored value: count (u64), the frontier's peaks, then the requests as
+    /// JSON when there are any.
+    pub fn encode(&self) -> Result<Vec<u8>> {
+        let peaks = self.frontier.peaks();
+        let mut out = Vec::with_capacity(8 + 32 * peaks.len());
+        out.extend_from_slice(&self.frontier.size().to_be_bytes());
+        for p in peaks {
+            out.extend_from_slice(p);
+        }
+        if !self.requests.is_empty() {
+            let json = serde_json::to_vec(&self.requests)
+                .map_err(|e| StoreError::Invalid(e.to_string()))?;
+            out.extend_from_slice(&json);
+        }
+        Ok(out)
+    }
+
+    pub fn decode(bytes: &[u8]) -> std::result::Result<Self, String> {
+        let size = bytes
+            .get(..8)
+            .and_then(|b| <[u8; 8]>::try_from(b).ok())
+            .map(u64::from_be_bytes)
+            .ok_or("shorter than its count")?;
+        let n = size.count_ones() as usize;
+        let end = 8 + 32 * n;
+        let peaks: Vec<Hash> = bytes
+            .get(8..end)
+            .ok_or("shorter than its peaks")?
+            .chunks_exact(32)
+            .map(|c| <[u8; 32]>::try_from(c).unwrap_or_default())
+            .collect();
+        let frontier = Frontier::from_peaks(size, peaks).ok_or("peaks do not fit the count")?;
+        let requests = match &bytes[end..] {
+            [] => BTreeMap::new(),
+            json => serde_json::from_slice(json).map_err(|e| e.to_string())?,
+        };
+        Ok(CustomerTree {
+            frontier,
+            requests,
+            saved_in_batch: 0,
+        })
+    }
+
+    /// Sequence numbers sealed at `at_ms`, ascending.
+    pub fn sealed_seqs(&self, at_ms: i64) -> Vec<u64> {
+        let mut seqs: Vec<u64> = self
+            .requests
+            .values()
+            .filter(|r| r.sealed_at(at_ms))
+            .flat_map(|r| r.seqs.iter().copied())
+            .collect();
+        seqs.sort_unstable();
+        seqs.dedup();
+        seqs
+    }
+}
+
+/// One shard's map at a checkpoint, with what proofs need.
+pub struct ShardMap {
+    pub map: MapSnapshot,
+    /// Per map key: the customer's value and the entries sealed at the
+    /// checkpoint (ascending seq).
+    pub values: HashMap<Hash, (MapValue, Vec<u64>)>,
+}
+
+/// The maps of every shard at one signed checkpoint: published by the
+/// writer when it signs, read by report producers.
+pub struct PublishedMaps {
+    pub checkpoint: Checkpoint,
+    pub shards: BTreeMap<u32, ShardMap>,
+}
+
+/// Builds one shard's map. `key_of` gives each customer's map key;
+/// `leaves_of` reads a customer's leaves in the shard up to the checkpoint
+/// (needed only for customers with entries sealed at the checkpoint, whose
+/// visible tree is not the append-only one).
+pub(crate) fn build_shard_map(
+    shard: u32,
+    customers: &HashMap<String, CustomerTree>,
+    checkpoint_number: u64,
+    issued_at_ms: i64,
+    secrets: &LedgerSecrets,
+    key_of: &HashMap<String, Hash>,
+    mut leaves_of: impl FnMut(&str) -> Result<Vec<CustomerLeaf>>,
+) -> Result<ShardMap> {
+    let mut leaves = Vec::with_capacity(customers.len());
+    let mut values = HashMap::with_capacity(customers.len());
+    for (customer, tree) in customers {
+        let key = *key_of.get(customer).ok_or_else(|| {
+            StoreError::Invalid(format!("no map key derived for customer `{customer}`"))
+        })?;
+        let sealed = tree.sealed_seqs(issued_at_ms);
+        let nonce = seal_nonce(&secrets.seal, shard, &key, checkpoint_number);
+        let value = if sealed.is_empty() {
+            MapValue {
+                count: tree.frontier.size(),
+                root: tree.frontier.root(),
+                sealed: sealed_commitment(&nonce, 0, &crate::merkle::empty_root()),
+            }
+        } else {
+            let all = leaves_of(customer)?;
+            let (hidden, shown): (Vec<CustomerLeaf>, Vec<CustomerLeaf>) = all
+                .into_iter()
+                .partition(|l| sealed.binary_search(&l.seq).is_ok());
+            MapValue {
+                count: shown.len() as u64,
+                root: customer_root(&shown),
+                sealed: sealed_commitment(&nonce, hidden.len() as u64, &customer_root(&hidden)),
+            }
+        };
+        leaves.push((key, value.hash()));
+        values.insert(key, (value, sealed));
+    }
+    let map = MapSnapshot::build(leaves)
+        .map_err(|e| StoreError::Invalid(format!("shard {shard} customer map: {e}")))?;
+    Ok(ShardMap { map, values })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trees_round_trip_through_their_encoding() {
+        let mut t = CustomerTree::default();
+        for i in 0..11u8 {
+            t.frontier.append([i; 32], |_, _, _| {});
+        }
+        assert_eq!(CustomerTree::decode(&t.encode().unwrap()).unwrap(), t);
+        t.requests.insert(
+            "le-1".into(),
+            RequestSeal {
+                orders: vec![Some(1000), None],
+                seqs: vec![3, 9],
+            },
+        );
+        assert_eq!(CustomerTree::decode(&t.encode().unwrap()).unwrap(), t);
+        assert!(CustomerTree::decode(&[0, 0]).is_err());
+    }
+
+    #[test]
+    fn an_order_seals_until_it_expires() {
+        let mut t = CustomerTree::default();
+        t.requests.insert(
+            "a".into(),
+            RequestSeal {
+                orders: vec![Some(100)],
+                seqs: vec![5, 2],
+            },
+        );
+        t.requests.insert(
+            "b".into(),
+            RequestSeal {
+                orders: vec![],
+                seqs: vec![7],
+            },
+        );
+        assert_eq!(t.sealed_seqs(99), vec![2, 5]);
+        assert!(t.sealed_seqs(100).is_empty());
+    }
+}
