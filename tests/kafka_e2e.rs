@@ -114,8 +114,21 @@ fn events_across_partitions_fold_exactly_once_and_replicas_agree() {
     let (_, cpb) = b.request("GET", "/v1/checkpoint", &[], b"");
     let ha: Value = serde_json::from_str(&cpa).unwrap();
     let hb: Value = serde_json::from_str(&cpb).unwrap();
+    // Sizes and roots are a function of the records alone. The customer-map
+    // roots also depend on each node's own secrets (VRF key, seal secret)
+    // and checkpoint number, so two independent ledgers differ there by
+    // design; a witness re-derives them with the primary's map keys.
+    let heads = |cp: &Value| -> Vec<(Value, Value, Value)> {
+        cp["shards"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| (h["shard"].clone(), h["size"].clone(), h["root"].clone()))
+            .collect()
+    };
     assert_eq!(
-        ha["shards"], hb["shards"],
+        heads(&ha),
+        heads(&hb),
         "two nodes folding one topic disagree"
     );
     assert_eq!(ha["shards"].as_array().unwrap().len(), 4);

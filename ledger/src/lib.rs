@@ -15,6 +15,7 @@ pub mod partition;
 pub mod rebuild;
 pub mod store;
 pub mod verify;
+pub mod verify_maps;
 
 pub use checkpoint::{Checkpoint, ShardHead};
 pub use entry::{Entry, SourcePosition};

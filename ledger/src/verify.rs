@@ -151,6 +151,7 @@ pub fn verify_store(
     }
     report.entries = total;
     progress(total);
+    crate::verify_maps::verify_customer_maps(store, &mut report.problems)?;
     Ok(report)
 }
 

@@ -1,0 +1,249 @@
+//! `custody verify`'s recomputation of the customer commitments
+//! (`crate::customers`): every customer's tree, against the stored
+//! `customers` column family, and every shard's customer map at the latest
+//! checkpoint, against the root that checkpoint signs. The entries are
+//! streamed once; memory is per customer, not per entry. (The few customers
+//! with entries sealed at the checkpoint have their leaves read from the
+//! by-customer index, which `verify` checks against the entries.)
+
+use std::collections::{BTreeMap, HashMap};
+
+use custody_verify::completeness::{
+    customer_leaf, customer_root, seal_nonce, sealed_commitment, CustomerLeaf, MapValue,
+};
+use custody_verify::map::MapSnapshot;
+use custody_verify::reports::item_of;
+
+use crate::customers::{CustomerTree, RequestSeal};
+use crate::fold::request_id;
+use crate::keys::{self, CF_CUSTOMERS};
+use crate::merkle::{empty_root, Frontier, Hash};
+use crate::store::{Result, Store};
+use crate::verify::Problem;
+use crate::Checkpoint;
+
+/// What the stream keeps per customer of a shard.
+#[derive(Default)]
+struct Acc {
+    frontier: Frontier,
+    requests: BTreeMap<String, RequestSeal>,
+}
+
+impl Acc {
+    fn value(
+        &self,
+        key: &Hash,
+        shard: u32,
+        cp: &Checkpoint,
+        seal: &Hash,
+        leaves_of: impl FnOnce() -> Result<Vec<CustomerLeaf>>,
+    ) -> Result<MapValue> {
+        let tree = CustomerTree {
+            frontier: self.frontier.clone(),
+            requests: self.requests.clone(),
+            saved_in_batch: 0,
+        };
+        let sealed = tree.sealed_seqs(cp.issued_at_ms);
+        let nonce = seal_nonce(seal, shard, key, cp.number);
+        if sealed.is_empty() {
+            return Ok(MapValue {
+                count: self.frontier.size(),
+                root: self.frontier.root(),
+                sealed: sealed_commitment(&nonce, 0, &empty_root()),
+            });
+        }
+        let (hidden, shown): (Vec<CustomerLeaf>, Vec<CustomerLeaf>) = leaves_of()?
+            .into_iter()
+            .partition(|l| sealed.binary_search(&l.seq).is_ok());
+        Ok(MapValue {
+            count: shown.len() as u64,
+            root: customer_root(&shown),
+            sealed: sealed_commitment(&nonce, hidden.len() as u64, &customer_root(&hidden)),
+        })
+    }
+}
+
+/// Recomputes the customer trees and the latest checkpoint's maps; adds a
+/// problem for each disagreement. `decode_failed` positions are skipped
+/// (the entry check names them).
+pub fn verify_customer_maps(store: &Store, problems: &mut Vec<Problem>) -> Result<()> {
+    let latest = store.latest_checkpoint()?;
+    let secrets = store.secrets();
+    let mut keys_cache: HashMap<String, Hash> = HashMap::new();
+    // Customer trees over every entry, per shard.
+    let mut trees: BTreeMap<u32, HashMap<String, Acc>> = BTreeMap::new();
+    // Map roots recomputed at the checkpoint's size, per shard.
+    let mut roots: BTreeMap<u32, Hash> = BTreeMap::new();
+    let size_at = |shard: u32| {
+        latest
+            .as_ref()
+            .and_then(|cp| cp.shard(shard))
+            .map_or(0, |h| h.size)
+    };
+    let mut finish =
+        |shard: u32, accs: &HashMap<String, Acc>, roots: &mut BTreeMap<u32, Hash>| -> Result<()> {
+            let Some(cp) = latest.as_ref().filter(|cp| cp.vrf_key.is_some()) else {
+                return Ok(());
+            };
+            let size = cp.shard(shard).map_or(0, |h| h.size);
+            let mut leaves = Vec::with_capacity(accs.len());
+            for (customer, acc) in accs {
+                let key = *keys_cache
+                    .entry(customer.clone())
+                    .or_insert_with(|| secrets.key_of(customer));
+                let value = acc.value(&key, shard, cp, &secrets.seal, || {
+                    store.customer_leaves(customer, shard, size)
+                })?;
+                leaves.push((key, value.hash()));
+            }
+            if let Ok(map) = MapSnapshot::build(leaves) {
+                roots.insert(shard, map.root());
+            }
+            Ok(())
+        };
+    let mut current: Option<u32> = None;
+    let mut finished = true;
+    for item in store.all_entries()? {
+        let (entry, hash) = item?;
+        let shard = entry.shard;
+        if current != Some(shard) {
+            if let (Some(prev), false) = (current, finished) {
+                finish(prev, trees.entry(prev).or_default(), &mut roots)?;
+            }
+            current = Some(shard);
+            finished = false;
+        }
+        if !finished && entry.seq >= size_at(shard) {
+            finish(shard, trees.entry(shard).or_default(), &mut roots)?;
+            finished = true;
+        }
+        let seq = entry.seq;
+        let Ok(item) = item_of(entry, hash) else {
+            continue;
+        };
+        if item.event.customer_id.is_empty() {
+            continue;
+        }
+        let acc = trees
+            .entry(shard)
+            .or_default()
+            .entry(item.event.customer_id.clone())
+            .or_default();
+        let occurred = item.at_ms();
+        acc.frontier
+            .append(customer_leaf(seq, occurred, &hash), |_, _, _| {});
+        if let Some(kind) = item.event.kind.as_ref() {
+            if let Some(request) = request_id(kind) {
+                let seal = acc.requests.entry(request.to_string()).or_default();
+                seal.seqs.push(seq);
+                if let custody_proto::Kind::LawEnforcementRequestReceived(r) = kind {
+                    if r.nondisclosure_order {
+                        seal.orders.push(
+                            r.nondisclosure_expires_at
+                                .as_ref()
+                                .map(custody_proto::timestamp_ms),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    if let (Some(last), false) = (current, finished) {
+        finish(last, trees.entry(last).or_default(), &mut roots)?;
+    }
+
+    if let Some(cp) = latest.as_ref().filter(|cp| cp.vrf_key.is_some()) {
+        for head in &cp.shards {
+            let computed = roots.get(&head.shard).copied().unwrap_or_else(|| {
+                MapSnapshot::build(Vec::new())
+                    .map(|m| m.root())
+                    .unwrap_or_default()
+            });
+            if head.map_root != Some(computed) {
+                problems.push(Problem {
+                    shard: head.shard,
+                    seq: None,
+                    what: format!(
+                        "checkpoint {} signs customer-map root {}, the entries give {}",
+                        cp.number,
+                        head.map_root
+                            .map_or_else(|| "none".to_string(), hex::encode),
+                        hex::encode(computed)
+                    ),
+                });
+            }
+        }
+    }
+
+    // The stored trees, as the fold keeps them, against the recomputed ones.
+    let mut listed = 0;
+    let mut seen: HashMap<(u32, String), ()> = HashMap::new();
+    for kv in store.scan(CF_CUSTOMERS)? {
+        let (k, v) = kv?;
+        let Some((shard, customer)) = keys::parse_customer_tree(&k) else {
+            problems.push(Problem {
+                shard: 0,
+                seq: None,
+                what: format!(
+                    "customers column family: undecodable key {}",
+                    hex::encode(&k)
+                ),
+            });
+            continue;
+        };
+        let stored = CustomerTree::decode(&v);
+        let computed = trees.get(&shard).and_then(|t| t.get(&customer));
+        let what = match (stored, computed) {
+            (Err(e), _) => Some(format!("the stored tree of customer `{customer}` does not decode: {e}")),
+            (Ok(_), None) => Some(format!(
+                "a tree is stored for customer `{customer}`, who has no entry in this shard"
+            )),
+            (Ok(s), Some(c)) if s.frontier != c.frontier => Some(format!(
+                "the stored tree of customer `{customer}` holds {} entries with root {}, the entries give {} with root {}",
+                s.frontier.size(),
+                hex::encode(s.frontier.root()),
+                c.frontier.size(),
+                hex::encode(c.frontier.root())
+            )),
+            (Ok(s), Some(c)) if s.requests != c.requests => Some(format!(
+                "the stored law-enforcement requests of customer `{customer}` differ from the entries'"
+            )),
+            _ => None,
+        };
+        seen.insert((shard, customer), ());
+        if let Some(what) = what {
+            listed += 1;
+            if listed <= 20 {
+                problems.push(Problem {
+                    shard,
+                    seq: None,
+                    what,
+                });
+            }
+        }
+    }
+    for (shard, accs) in &trees {
+        for customer in accs.keys() {
+            if !seen.contains_key(&(*shard, customer.clone())) {
+                listed += 1;
+                if listed <= 20 {
+                    problems.push(Problem {
+                        shard: *shard,
+                        seq: None,
+                        what: format!(
+                            "no tree is stored for customer `{customer}`, who has entries here"
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    if listed > 20 {
+        problems.push(Problem {
+            shard: 0,
+            seq: None,
+            what: format!("… and {} more customer-tree mismatches", listed - 20),
+        });
+    }
+    Ok(())
+}
