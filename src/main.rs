@@ -56,6 +56,11 @@ enum Command {
         #[arg(long, env = "CUSTODY_CHECKPOINT_INTERVAL_MS", default_value_t = 1000,
               value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
         checkpoint_interval_ms: u64,
+        /// Ledger name: key name of the shards' C2SP checkpoint notes and
+        /// prefix of their origins (`NAME/shard/N`) at GET /v1/logs/N/checkpoint.
+        /// Without it: custody.invalid/ and 16 hex digits of SHA-256(public key).
+        #[arg(long, env = "CUSTODY_LOG_NAME", value_parser = parse_log_name)]
+        log_name: Option<String>,
         #[command(flatten)]
         kafka: KafkaArgs,
     },
@@ -204,11 +209,31 @@ impl KafkaArgs {
 
 #[derive(Subcommand)]
 enum KeyCommand {
-    /// Print the ledger's Ed25519 public key (hex).
+    /// Print the ledger's Ed25519 public key (hex), or its C2SP note verifier key.
     Export {
         #[command(flatten)]
         data: DataArg,
+        /// hex: the public key; vkey: the verifier key of the shards'
+        /// checkpoint notes (`NAME+KEYID+BASE64`, Go's sumdb/note format).
+        #[arg(long, value_enum, default_value_t = KeyFormat::Hex)]
+        format: KeyFormat,
+        /// Ledger name for --format vkey (as given to `custody serve --log-name`).
+        #[arg(long, env = "CUSTODY_LOG_NAME", value_parser = parse_log_name)]
+        log_name: Option<String>,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum KeyFormat {
+    Hex,
+    Vkey,
+}
+
+/// `--log-name`: a valid note key name.
+fn parse_log_name(name: &str) -> Result<String, String> {
+    custody_verify::note::check_ledger_name(name)
+        .map(|()| name.to_string())
+        .map_err(|e| e.to_string())
 }
 
 #[derive(Subcommand)]
@@ -294,11 +319,12 @@ fn run(cli: Cli) -> Result<()> {
             data,
             listen,
             checkpoint_interval_ms,
+            log_name,
             kafka,
         } => {
             let ledger = open_ledger(&data.data)?;
             let interval = std::time::Duration::from_millis(checkpoint_interval_ms);
-            serve(ledger, listen, interval, kafka.consumer())
+            serve(ledger, listen, interval, kafka.consumer(), log_name)
         }
         Command::Emit {
             kafka,
@@ -389,6 +415,7 @@ fn run(cli: Cli) -> Result<()> {
                     listen,
                     custody_query::checkpoints::DEFAULT_INTERVAL,
                     kafka.consumer(),
+                    None,
                 );
             }
             let mut ledger = open_ledger(&data.data)?;
@@ -427,13 +454,27 @@ fn run(cli: Cli) -> Result<()> {
                 listen,
                 custody_query::checkpoints::DEFAULT_INTERVAL,
                 None,
+                None,
             )
         }
         Command::Key {
-            command: KeyCommand::Export { data },
+            command:
+                KeyCommand::Export {
+                    data,
+                    format,
+                    log_name,
+                },
         } => {
             let store = open_reader(&data.data)?;
-            println!("{}", hex::encode(store.public_key().as_bytes()));
+            let key = store.public_key();
+            match format {
+                KeyFormat::Hex => println!("{}", hex::encode(key.as_bytes())),
+                KeyFormat::Vkey => {
+                    use custody_verify::note;
+                    let name = log_name.unwrap_or_else(|| note::default_ledger_name(&key));
+                    println!("{}", note::VerifierKey::ed25519(&name, &key)?);
+                }
+            }
             Ok(())
         }
         Command::Checkpoint { data } => {
@@ -618,10 +659,14 @@ fn serve(
     listen: SocketAddr,
     checkpoint_interval: std::time::Duration,
     kafka: Option<ConsumerConfig>,
+    log_name: Option<String>,
 ) -> Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let mut state = custody_query::AppState::new(ledger);
+        if let Some(name) = log_name {
+            state.log_name = name;
+        }
         let checkpointer = custody_query::checkpoints::Checkpointer::start(
             state.ledger.clone(),
             checkpoint_interval,

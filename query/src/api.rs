@@ -117,7 +117,10 @@ fn bearer_of(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The caller of a report endpoint: 401 without a known token.
-async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
+pub(crate) async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Principal, ApiError> {
     let unauthorized = || {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -765,6 +768,8 @@ mod tests {
             "/v1/checkpoints/{number}",
             "/v1/tokens",
             "/v1/tokens/{id}/revoke",
+            "/v1/logs/{shard}/checkpoint",
+            "/v1/logs/{shard}/proof",
         ] {
             assert!(doc["paths"].get(path).is_some(), "{path}");
         }

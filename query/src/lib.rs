@@ -8,6 +8,7 @@ pub mod api;
 pub mod auth;
 pub mod checkpoints;
 pub mod completeness;
+pub mod logs;
 pub mod openapi;
 pub mod proofs;
 pub mod render;
@@ -45,11 +46,15 @@ pub struct AppState {
     /// In Kafka mode, posted events go to Kafka (the log every node folds)
     /// instead of straight into this node's ledger.
     pub emitter: Option<Arc<Emitter>>,
+    /// Key name of the shards' C2SP checkpoint notes, and the prefix of
+    /// their origins (`<name>/shard/<n>`); `custody serve --log-name`.
+    pub log_name: String,
 }
 
 impl AppState {
     pub fn new(ledger: Ledger) -> Self {
         AppState {
+            log_name: custody_verify::note::default_ledger_name(&ledger.store().public_key()),
             reader: ledger.store().clone(),
             ledger: Arc::new(Mutex::new(ledger)),
             metrics: Arc::new(Metrics::default()),
@@ -135,6 +140,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(get_metrics))
         .route("/v1/status", get(get_status))
         .merge(api::routes())
+        .merge(logs::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
@@ -217,6 +223,7 @@ async fn index() -> Html<&'static str> {
         "<h1>Custody</h1><p>Verifiable chain-of-custody ledger.</p><ul>",
         "<li><a href=\"/v1/checkpoint\">/v1/checkpoint</a>: the signed heads of every shard</li>",
         "<li><a href=\"/v1/public-key\">/v1/public-key</a>: the ledger's Ed25519 public key</li>",
+        "<li><a href=\"/v1/logs/0/checkpoint\">/v1/logs/{shard}/checkpoint</a>: a shard's checkpoint as a C2SP signed note</li>",
         "<li>POST /v1/events: emit events (JSON or protobuf)</li>",
         "<li><a href=\"/openapi.json\">/openapi.json</a>: every endpoint, including the reports (bearer token required)</li>",
         "</ul></body></html>"

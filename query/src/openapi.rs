@@ -253,6 +253,8 @@ fn build() -> Result<Value, SchemaError> {
     let format = json!({"name": "format", "in": "query", "required": false,
         "description": "json (default), csv (the main table) or html; overrides Accept",
         "schema": {"type": "string", "enum": ["json", "csv", "html"]}});
+    let shard_param = json!({"name": "shard", "in": "path", "required": true,
+        "description": "shard number", "schema": {"type": "integer", "minimum": 0, "maximum": u32::MAX}});
     let proof_params = [
         json!({"name": "proofs", "in": "query", "required": false,
             "description": "true: add a `proofs` section (every entry the report relies on, its stored bytes and inclusion proof at the report's checkpoint) for `custody verify-report`; JSON only",
@@ -360,6 +362,28 @@ fn build() -> Result<Value, SchemaError> {
                     bad_request("not a checkpoint number"),
                     unauthorized.clone(),
                     (404, "no such checkpoint", None)])}},
+            "/v1/logs/{shard}/checkpoint": {"get": {
+                "summary": "One shard's latest signed checkpoint as a C2SP tlog-checkpoint signed note",
+                "description": "Public. The note text is `<origin>\\n<size>\\n<base64 root>\\n` (origin `<ledger name>/shard/<n>`), signed per c2sp.org/signed-note with the ledger's Ed25519 key under the key name `<ledger name>` (`custody key export --format vkey` prints the verifier key). Size and root are those of the latest signed checkpoint (`x-custody-checkpoint` header), so Go's sumdb/note and transparency witnesses can read it.",
+                "parameters": [shard_param.clone()],
+                "responses": responses(&[
+                    (200, "the signed note", text("text/plain")),
+                    bad_request("not a shard number"),
+                    (404, "a shard the latest checkpoint does not list", None),
+                    (503, "no checkpoint signed yet; retry in a second", None)])}},
+            "/v1/logs/{shard}/proof": {"get": {
+                "summary": "A C2SP tlog-proof of one entry against the shard's signed checkpoint note",
+                "description": "Roles: officer (any entry), customer (entries of its own customer only). `c2sp.org/tlog-proof@v1`, `index N`, the RFC 6962 inclusion proof (base64, leaf's sibling first), a blank line, then the note of `GET /v1/logs/{shard}/checkpoint`. The leaf hash is SHA-256(0x00 || entry hash).",
+                "security": [{"bearer": []}],
+                "parameters": [shard_param,
+                    {"name": "index", "in": "query", "required": true, "description": "the entry's sequence number in its shard", "schema": {"type": "integer", "minimum": 0}}],
+                "responses": responses(&[
+                    (200, "the proof", text("text/plain")),
+                    bad_request("a missing or bad `shard` or `index`, named in `field`"),
+                    unauthorized.clone(),
+                    (403, "an emitter token, or another customer's entry", None),
+                    (404, "a shard the latest checkpoint does not list, or an index outside it", None),
+                    (503, "no checkpoint signed yet; retry in a second", None)])}},
             "/v1/tokens": {
                 "post": {
                     "summary": "Create a bearer token while the server runs",

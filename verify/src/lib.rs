@@ -6,6 +6,8 @@
 //! - [`entry`]: the canonical entry bytes and their hash;
 //! - [`merkle`]: RFC 6962 trees, inclusion and consistency proofs;
 //! - [`checkpoint`]: signed statements of every shard's head;
+//! - [`note`]: the C2SP formats (signed notes, verifier keys,
+//!   `tlog-checkpoint`, `tlog-proof`) for each shard's log;
 //! - [`reports`]: the pure report builders and the [`reports::Report`]
 //!   pipeline (parameters, load from a [`reports::ReadView`], build, the
 //!   entries a report relies on) that the server, the CLI, the benchmark and
@@ -21,6 +23,7 @@ pub mod completeness;
 pub mod entry;
 pub mod map;
 pub mod merkle;
+pub mod note;
 pub mod proofs;
 pub mod reports;
 pub mod vrf;

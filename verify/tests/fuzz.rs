@@ -1,7 +1,8 @@
 //! Fuzz targets (property-based, bounded) for everything `custody-verify`
 //! reads from outside: the entry decoder (`Entry::open`, `Entry::decode`,
 //! `split_stored`), checkpoints (JSON, `parse_public_key`, `verify`), RFC
-//! 6962 proofs at arbitrary sizes and indices, and report documents
+//! 6962 proofs at arbitrary sizes and indices, the C2SP note formats
+//! (`note`: signed notes, verifier keys, tlog-proofs), and report documents
 //! (`check::verify`), the last both as valid documents of every report kind
 //! mutated structurally (huge, negative and mistyped values, dropped and
 //! duplicated fields, long arrays) and as arbitrary JSON. No input may panic
@@ -683,4 +684,81 @@ fn a_null_proofs_section_does_not_verify() {
         "{}",
         v.render()
     );
+}
+
+/// The C2SP text formats (`custody_verify::note`): signed notes, verifier
+/// keys, checkpoint bodies and tlog-proofs, from a valid signed checkpoint
+/// and proof mutated byte by byte, and from arbitrary text. Nothing panics
+/// or allocates past the bound, and whatever still verifies under the
+/// ledger's verifier key states the signed checkpoint and the real index.
+#[test]
+fn fuzz_c2sp_notes() {
+    use custody_verify::merkle::HashReader;
+    use custody_verify::note::{shard_origin, CheckpointNote, Note, TlogProof, VerifierKey};
+    let key = SigningKey::from_bytes(&[42; 32]);
+    let name = "example.org/custody";
+    let vkey = VerifierKey::ed25519(name, &key.verifying_key()).expect("vkey");
+    let tree: MemoryTree = (0..13u64)
+        .map(|i| merkle::leaf_hash(&i.to_be_bytes()))
+        .collect();
+    let origin = shard_origin(name, 0);
+    let body = CheckpointNote {
+        origin: origin.clone(),
+        size: tree.size(),
+        root: tree.root(),
+        extensions: Vec::new(),
+    };
+    let note = body.sign(name, &key).expect("signed").to_string();
+    let index = 5;
+    let proof = TlogProof {
+        extra: None,
+        index,
+        hashes: merkle::inclusion_proof(&tree, index, tree.size()).expect("proof"),
+        checkpoint: note.clone(),
+    }
+    .to_string();
+    let leaf = tree.node(0, index).expect("leaf");
+    let mutated = |text: String| {
+        (Just(text), byte_edits()).prop_map(|(t, e)| {
+            String::from_utf8_lossy(&apply_byte_edits(t.into_bytes(), &e)).into_owned()
+        })
+    };
+    let vkey_text = vkey.to_string();
+    let strategy = (
+        prop_oneof![
+            1 => Just(note.clone()),
+            1 => Just(proof.clone()),
+            3 => mutated(note),
+            3 => mutated(proof),
+            1 => bytes(512).prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
+        ],
+        prop_oneof![
+            3 => Just(vkey_text.clone()),
+            1 => mutated(vkey_text),
+            1 => any::<String>(),
+        ],
+    );
+    run("c2sp notes", strategy, |(text, vkey_text)| {
+        let budget = Budget::start(text.len() + vkey_text.len(), 32, 64 << 10);
+        let known: Vec<VerifierKey> = vkey_text.parse::<VerifierKey>().into_iter().collect();
+        let genuine = known.first() == Some(&vkey);
+        if let Ok(n) = Note::parse(&text) {
+            let _ = CheckpointNote::parse_body(n.text());
+            let _ = n.to_string();
+        }
+        let opened = CheckpointNote::open(&text, &origin, &known);
+        let parsed = TlogProof::parse(&text);
+        let verified = parsed.as_ref().map(|p| p.verify(&leaf, &origin, &known));
+        budget.check("c2sp notes")?;
+        if let (Ok(cp), true) = (&opened, genuine) {
+            support::accepted();
+            prop_assert_eq!(cp, &body, "a forged checkpoint note opened");
+        }
+        if let (Ok(p), Ok(Ok(cp)), true) = (&parsed, &verified, genuine) {
+            support::accepted();
+            prop_assert_eq!(cp, &body);
+            prop_assert_eq!(p.index, index, "a proof verified at another index");
+        }
+        Ok(())
+    });
 }
