@@ -81,7 +81,9 @@ fn exported_vkeys_verify_the_served_notes() {
         assert_eq!(status, 200, "{note}");
         let text = open(&note, vkey).unwrap_or_else(|e| panic!("{e}\n{note}"));
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 3, "{text}");
+        // Origin, size, root, and the customer-map root as an extension line.
+        assert_eq!(lines.len(), 4, "{text}");
+        assert!(lines[3].starts_with("custody-customer-map "), "{text}");
         assert_eq!(lines[0], format!("{name}/shard/0"));
         // The same size and root as the JSON checkpoint's shard 0.
         let (_, cp) = server.request("GET", "/v1/checkpoint", &[], b"");

@@ -89,7 +89,19 @@ fn signed_note(
         origin: shard_origin(ledger_name, shard),
         size: head.size,
         root: head.root,
-        extensions: Vec::new(),
+        // The customer-map root (`custody_verify::completeness`) as an
+        // extension line, so that whoever cosigns the note cosigns the map.
+        extensions: head
+            .map_root
+            .map(|r| {
+                use base64::Engine as _;
+                format!(
+                    "custody-customer-map {}",
+                    base64::engine::general_purpose::STANDARD.encode(r)
+                )
+            })
+            .into_iter()
+            .collect(),
     };
     let note = body
         .sign(ledger_name, store.signing_key())

@@ -170,6 +170,8 @@ struct Body3 {
     origin: String,
     size: u64,
     root: Hash,
+    /// The one extension line Custody writes: the shard's customer-map root.
+    map_root: Hash,
 }
 
 /// Opens a signed checkpoint with `signed_note` and the vkey, then reads
@@ -189,12 +191,17 @@ fn open_checkpoint(note: &str, vkey: &str) -> Result<Body3, String> {
         .ok_or("text without final newline")?
         .split('\n')
         .collect();
-    if lines.len() != 3 {
+    if lines.len() != 4 {
         return Err(format!(
-            "{} lines (Custody writes no extension lines)",
+            "{} lines (Custody writes one extension line, the customer-map root)",
             lines.len()
         ));
     }
+    let map_root: Hash = lines[3]
+        .strip_prefix("custody-customer-map ")
+        .and_then(|b| BASE64.decode(b).ok())
+        .and_then(|b| b.try_into().ok())
+        .ok_or("the extension line is not `custody-customer-map <base64 of 32 bytes>`")?;
     let size: u64 = lines[1].parse().map_err(|_| "size is not a number")?;
     if size.to_string() != lines[1] {
         return Err("size is not canonical decimal".into());
@@ -208,6 +215,7 @@ fn open_checkpoint(note: &str, vkey: &str) -> Result<Body3, String> {
         origin: lines[0].to_string(),
         size,
         root,
+        map_root,
     })
 }
 
@@ -332,6 +340,7 @@ async fn shard_checkpoints_are_signed_notes_the_go_port_verifies() {
         assert_eq!(cp.origin, format!("{name}/shard/{shard}"));
         assert_eq!(cp.size, head["size"].as_u64().unwrap());
         assert_eq!(hex::encode(cp.root), head["root"].as_str().unwrap());
+        assert_eq!(hex::encode(cp.map_root), head["map_root"].as_str().unwrap());
         // One signature line, by the ledger name; same bytes every time.
         let sig_lines: Vec<&str> = a.body.lines().filter(|l| l.starts_with('—')).collect();
         assert_eq!(sig_lines.len(), 1);
