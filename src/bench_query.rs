@@ -149,7 +149,8 @@ fn event(i: u64, customers: u64, rng: &mut Rng) -> Event {
 
 /// What the kept ledger was built from: a different workload is rebuilt.
 fn marker(events: u64, customers: u32) -> String {
-    format!("query-bench v1 events={events} customers={customers}\n")
+    // v2: ledgers with customer trees and maps (completeness).
+    format!("query-bench v2 events={events} customers={customers}\n")
 }
 
 /// Generates and folds the workload chunk by chunk (memory stays at one
@@ -261,6 +262,57 @@ fn disclosure_once(ledger: &mut Ledger, customer: &str, now: i64) -> Result<usiz
 
 fn disclosure_with_proofs(ledger: &mut Ledger, customer: &str, now: i64) -> Result<usize> {
     disclosure(ledger, customer, now, true)
+}
+
+/// Proof sizes and times of one customer's disclosure report with proofs
+/// (the customer's copy, as a customer fetches it), checked by the offline
+/// checker: a Markdown table.
+fn completeness_figures(ledger: &mut Ledger, customer: &str) -> Result<String> {
+    let now = custody_query::now_ms();
+    let cp = ledger.checkpoint(now)?;
+    let params = CustomerParams {
+        customer: customer.to_string(),
+        period: Period::default(),
+        audience: Audience::Customer,
+    };
+    let pp = ProofParams {
+        proofs: true,
+        since_checkpoint: None,
+    };
+    let started = Instant::now();
+    let doc = produce::<Disclosure>(ledger.store(), &cp, params, now, pp)?;
+    let produced = started.elapsed();
+    let json = serde_json::to_value(&doc)?;
+    let bytes = serde_json::to_vec(&json)?.len();
+    let proofs = json.get("proofs").cloned().unwrap_or_default();
+    let section = serde_json::to_vec(&proofs["completeness"])?.len();
+    let entries = proofs["entries"].as_array().map_or(0, Vec::len);
+    let leaves: usize = proofs["completeness"]["shards"].as_array().map_or(0, |s| {
+        s.iter()
+            .map(|x| x["leaves"].as_array().map_or(0, Vec::len))
+            .sum()
+    });
+    let key = ledger.store().public_key();
+    let started = Instant::now();
+    let outcome = custody_verify::check::verify(&json, &key, None, &[]);
+    let checked = started.elapsed();
+    anyhow::ensure!(
+        outcome.ok(),
+        "the benchmark's report does not verify:\n{}",
+        outcome.render()
+    );
+    Ok(format!(
+        "| completeness: disclosure with proofs of `{customer}` (customer's copy) | value |\n|---|---|\n\
+         | entries proven / leaves committed | {entries} / {leaves} |\n\
+         | document size | {:.2} MiB |\n\
+         | of which the completeness section (map proofs, leaves) | {:.2} MiB |\n\
+         | produce (load, build, prove) | {:.1} ms |\n\
+         | verify offline (custody-verify's check, in process) | {:.1} ms |\n",
+        bytes as f64 / (1 << 20) as f64,
+        section as f64 / (1 << 20) as f64,
+        produced.as_secs_f64() * 1000.0,
+        checked.as_secs_f64() * 1000.0
+    ))
 }
 
 type Request = fn(&mut Ledger, &str, i64) -> Result<usize>;
@@ -435,8 +487,10 @@ pub fn run(q: QueryBench) -> Result<()> {
         3,
         disclosure_with_proofs,
     )?;
+    let completeness = completeness_figures(&mut ledger, &customer_id(0))?;
     drop(ledger);
 
+    println!("{completeness}");
     println!("| measurement | p50 ms | p99 ms | max ms | target |");
     println!("|---|---|---|---|---|");
     for (name, times, bytes, target) in [

@@ -119,11 +119,18 @@ fn folding_the_same_records_twice_gives_identical_heads() {
         run_ok(&["import", "--data", path_str(&data), path_str(&file)]);
         let cp: serde_json::Value =
             serde_json::from_str(&run_ok(&["checkpoint", "--data", path_str(&data)])).unwrap();
-        cp["shards"].clone()
+        // Sizes and roots; the customer-map roots depend on each ledger's
+        // own secrets (VRF key, seal secret) as well.
+        cp["shards"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| (h["shard"].clone(), h["size"].clone(), h["root"].clone()))
+            .collect::<Vec<_>>()
     };
     let a = heads("a");
     let b = heads("b");
-    assert!(a.as_array().is_some_and(|s| !s.is_empty()));
+    assert!(!a.is_empty());
     assert_eq!(a, b, "two stores folding the same records disagree");
 }
 
