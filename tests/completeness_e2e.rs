@@ -272,3 +272,41 @@ fn a_report_older_than_the_checkpoint_the_customer_holds_is_refused() {
         &format!("report is at checkpoint {o}; you hold checkpoint {h}"),
     );
 }
+
+#[test]
+fn custody_verify_recomputes_the_customer_trees_and_maps() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = demo(dir.path());
+    // An honest ledger verifies, maps included.
+    run_ok(&["checkpoint", "--data", path_str(&data)]);
+    run_ok(&["verify", "--data", path_str(&data)]);
+    {
+        // A stored customer tree rewritten: one entry fewer (count and
+        // peaks of a shorter tree), as an operator hiding an entry from the
+        // maps would have to.
+        let t = Tamper::open(&data).unwrap();
+        let db = t.db();
+        let cf = db.cf_handle("customers").unwrap();
+        let mut key = Vec::new();
+        let (k, v) = db
+            .iterator_cf(cf, rocksdb::IteratorMode::Start)
+            .map(|kv| kv.unwrap())
+            .find(|(k, _)| k.ends_with(CUSTOMER.as_bytes()))
+            .expect("the customer's tree");
+        key.extend_from_slice(&k);
+        let mut forged = v.to_vec();
+        forged[8..40].copy_from_slice(&[7; 32]);
+        db.put_cf(cf, &key, &forged).unwrap();
+    }
+    let out = run(&["verify", "--data", path_str(&data)]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains(&format!("the stored tree of customer `{CUSTOMER}`")),
+        "{text}"
+    );
+}

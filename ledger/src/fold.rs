@@ -146,10 +146,74 @@ pub struct Ledger {
     batch_number: u64,
     /// Map key (VRF output) of every customer seen, derived once each.
     map_keys: HashMap<String, Hash>,
+    /// Derives the map keys of new customers on another core while the fold
+    /// goes on, so that a checkpoint rarely waits for a VRF evaluation.
+    deriver: KeyDeriver,
     /// Makes a batch fail on purpose, to test that a failed batch leaves
     /// memory as it was.
     #[cfg(test)]
     fault: Option<Fault>,
+}
+
+/// A worker thread that evaluates the VRF for customer ids sent to it.
+struct KeyDeriver {
+    requests: Option<std::sync::mpsc::Sender<String>>,
+    results: std::sync::mpsc::Receiver<(String, Hash)>,
+    /// Ids sent whose keys have not come back yet.
+    pending: HashSet<String>,
+}
+
+impl KeyDeriver {
+    fn start(secrets: std::sync::Arc<custody_verify::completeness::LedgerSecrets>) -> Self {
+        let (requests, inbox) = std::sync::mpsc::channel::<String>();
+        let (outbox, results) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("custody-map-keys".into())
+            .spawn(move || {
+                for customer in inbox {
+                    let key = secrets.key_of(&customer);
+                    if outbox.send((customer, key)).is_err() {
+                        break;
+                    }
+                }
+            });
+        // Without the thread, keys are derived when a checkpoint needs them.
+        KeyDeriver {
+            requests: spawned.ok().map(|_| requests),
+            results,
+            pending: HashSet::new(),
+        }
+    }
+
+    fn send(&mut self, customer: &str) {
+        if self.pending.contains(customer) {
+            return;
+        }
+        if let Some(tx) = &self.requests {
+            if tx.send(customer.to_string()).is_ok() {
+                self.pending.insert(customer.to_string());
+            }
+        }
+    }
+
+    /// Every key sent for, waiting for those still under way.
+    fn collect(&mut self) -> Vec<(String, Hash)> {
+        let mut out = Vec::with_capacity(self.pending.len());
+        while !self.pending.is_empty() {
+            match self.results.recv() {
+                Ok((customer, key)) => {
+                    self.pending.remove(&customer);
+                    out.push((customer, key));
+                }
+                // The worker is gone: the rest are derived inline.
+                Err(_) => {
+                    self.pending.clear();
+                    self.requests = None;
+                }
+            }
+        }
+        out
+    }
 }
 
 /// A shard cursor's position: size, last hash, Merkle frontier.
@@ -254,6 +318,7 @@ impl Ledger {
         load_states(&store, &mut shards)?;
         load_customer_trees(&store, &mut shards)?;
         let map_keys = load_map_keys(&store)?;
+        let store_secrets = store.secrets_arc();
         let offsets = store.offsets()?.into_iter().collect();
         let embedded_shards = match store.get(CF_META, META_EMBEDDED_SHARDS)? {
             Some(v) => v
@@ -284,6 +349,7 @@ impl Ledger {
             unflushed_without_wal: false,
             batch_number: 0,
             map_keys,
+            deriver: KeyDeriver::start(store_secrets),
             #[cfg(test)]
             fault: None,
         })
@@ -643,6 +709,9 @@ impl Ledger {
                         cursor
                             .customers
                             .insert(customer.to_string(), CustomerTree::default());
+                        if !self.map_keys.contains_key(customer) {
+                            self.deriver.send(customer);
+                        }
                     }
                     let Some(tree) = cursor.customers.get_mut(customer) else {
                         return Err(StoreError::Invalid(format!(
@@ -805,6 +874,8 @@ impl Ledger {
     /// Derives the map key of every customer that has none yet (a VRF
     /// evaluation each, spread over the cores) and stores them.
     fn derive_map_keys(&mut self) -> Result<()> {
+        let mut derived = self.deriver.collect();
+        self.map_keys.extend(derived.iter().cloned());
         let mut missing: Vec<String> = self
             .shards
             .values()
@@ -814,13 +885,10 @@ impl Ledger {
             .collect();
         missing.sort_unstable();
         missing.dedup();
-        if missing.is_empty() {
-            return Ok(());
-        }
         let secrets = self.store.secrets();
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let chunk = missing.len().div_ceil(threads).max(1);
-        let derived: Vec<(String, Hash)> = std::thread::scope(|scope| {
+        let inline: Vec<(String, Hash)> = std::thread::scope(|scope| {
             let handles: Vec<_> = missing
                 .chunks(chunk)
                 .map(|part| {
@@ -836,8 +904,12 @@ impl Ledger {
                 .flat_map(|h| h.join().unwrap_or_default())
                 .collect()
         });
-        if derived.len() != missing.len() {
+        if inline.len() != missing.len() {
             return Err(StoreError::Invalid("deriving map keys failed".into()));
+        }
+        derived.extend(inline);
+        if derived.is_empty() {
+            return Ok(());
         }
         let cf = self.store.cf(CF_MAP_KEYS)?;
         let mut batch = WriteBatch::default();

@@ -313,6 +313,10 @@ impl Store {
         &self.secrets
     }
 
+    pub(crate) fn secrets_arc(&self) -> Arc<LedgerSecrets> {
+        self.secrets.clone()
+    }
+
     /// The customer maps of the latest checkpoint the writer of this process
     /// signed, if it signed one (read-only instances never have any).
     pub fn published_maps(&self) -> Option<Arc<PublishedMaps>> {

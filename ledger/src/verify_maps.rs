@@ -69,7 +69,19 @@ impl Acc {
 pub fn verify_customer_maps(store: &Store, problems: &mut Vec<Problem>) -> Result<()> {
     let latest = store.latest_checkpoint()?;
     let secrets = store.secrets();
+    // Map keys from the writer's cache: a wrong cached key gives a map root
+    // other than the signed one, which is reported below; a missing one is
+    // derived (one VRF evaluation).
     let mut keys_cache: HashMap<String, Hash> = HashMap::new();
+    for kv in store.scan(keys::CF_MAP_KEYS)? {
+        let (k, v) = kv?;
+        if let (Ok(customer), Ok(key)) = (
+            String::from_utf8(k.to_vec()),
+            <[u8; 32]>::try_from(v.as_ref()),
+        ) {
+            keys_cache.insert(customer, key);
+        }
+    }
     // Customer trees over every entry, per shard.
     let mut trees: BTreeMap<u32, HashMap<String, Acc>> = BTreeMap::new();
     // Map roots recomputed at the checkpoint's size, per shard.
