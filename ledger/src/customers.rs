@@ -54,6 +54,8 @@ pub(crate) struct CustomerTree {
     pub requests: BTreeMap<String, RequestSeal>,
     /// The batch that last saved this tree for undo (see `Ledger`).
     pub saved_in_batch: u64,
+    /// Changed since it was last stored.
+    pub dirty: bool,
 }
 
 impl CustomerTree {
@@ -97,7 +99,42 @@ impl CustomerTree {
             frontier,
             requests,
             saved_in_batch: 0,
+            dirty: false,
         })
+    }
+
+    /// Appends an entry of the customer: its leaf, and for a
+    /// law-enforcement event its request (and the order a received event
+    /// carries).
+    pub fn record(
+        &mut self,
+        seq: u64,
+        occurred_ms: i64,
+        hash: &Hash,
+        event: &custody_proto::Event,
+    ) {
+        self.frontier.append(
+            custody_verify::completeness::customer_leaf(seq, occurred_ms, hash),
+            |_, _, _| {},
+        );
+        self.dirty = true;
+        let Some(kind) = event.kind.as_ref() else {
+            return;
+        };
+        let Some(request) = crate::fold::request_id(kind) else {
+            return;
+        };
+        let seal = self.requests.entry(request.to_string()).or_default();
+        seal.seqs.push(seq);
+        if let custody_proto::Kind::LawEnforcementRequestReceived(r) = kind {
+            if r.nondisclosure_order {
+                seal.orders.push(
+                    r.nondisclosure_expires_at
+                        .as_ref()
+                        .map(custody_proto::timestamp_ms),
+                );
+            }
+        }
     }
 
     /// Sequence numbers sealed at `at_ms`, ascending.

@@ -237,6 +237,14 @@ pub fn offset(topic: &str, partition: u32) -> Vec<u8> {
 
 pub const META_EMBEDDED_SHARDS: &[u8] = b"embedded_shards";
 
+/// meta: "customers_at" | shard  ->  the shard size the stored customer
+/// trees cover (entries past it are replayed into them on open)
+pub fn customers_at(shard: u32) -> Vec<u8> {
+    let mut k = b"customers_at/".to_vec();
+    k.extend_from_slice(&shard.to_be_bytes());
+    k
+}
+
 /// quarantine: topic len | topic | partition | offset
 pub fn quarantine(topic: &str, partition: u32, offset: u64) -> Vec<u8> {
     let mut k = Vec::with_capacity(14 + topic.len());

@@ -42,6 +42,7 @@ impl Acc {
             frontier: self.frontier.clone(),
             requests: self.requests.clone(),
             saved_in_batch: 0,
+            dirty: false,
         };
         let sealed = tree.sealed_seqs(cp.issued_at_ms);
         let nonce = seal_nonce(seal, shard, key, cp.number);
@@ -82,8 +83,19 @@ pub fn verify_customer_maps(store: &Store, problems: &mut Vec<Problem>) -> Resul
             keys_cache.insert(customer, key);
         }
     }
-    // Customer trees over every entry, per shard.
+    // Customer trees at the checkpoint's sizes (for the maps), per shard.
     let mut trees: BTreeMap<u32, HashMap<String, Acc>> = BTreeMap::new();
+    // Customer trees at the sizes the stored trees cover (`customers_at`,
+    // written with each checkpoint and on close), to compare with them.
+    let mut covered: BTreeMap<u32, HashMap<String, Acc>> = BTreeMap::new();
+    let mut markers: BTreeMap<u32, u64> = BTreeMap::new();
+    for (shard, _) in store.heads()? {
+        if let Some(v) = store.get(keys::CF_META, &keys::customers_at(shard))? {
+            if let Ok(b) = <[u8; 8]>::try_from(v.as_slice()) {
+                markers.insert(shard, u64::from_be_bytes(b));
+            }
+        }
+    }
     // Map roots recomputed at the checkpoint's size, per shard.
     let mut roots: BTreeMap<u32, Hash> = BTreeMap::new();
     let size_at = |shard: u32| {
@@ -142,28 +154,36 @@ pub fn verify_customer_maps(store: &Store, problems: &mut Vec<Problem>) -> Resul
         if item.event.customer_id.is_empty() {
             continue;
         }
-        let acc = trees
-            .entry(shard)
-            .or_default()
-            .entry(item.event.customer_id.clone())
-            .or_default();
         let occurred = item.at_ms();
-        acc.frontier
-            .append(customer_leaf(seq, occurred, &hash), |_, _, _| {});
-        if let Some(kind) = item.event.kind.as_ref() {
-            if let Some(request) = request_id(kind) {
-                let seal = acc.requests.entry(request.to_string()).or_default();
-                seal.seqs.push(seq);
-                if let custody_proto::Kind::LawEnforcementRequestReceived(r) = kind {
-                    if r.nondisclosure_order {
-                        seal.orders.push(
-                            r.nondisclosure_expires_at
-                                .as_ref()
-                                .map(custody_proto::timestamp_ms),
-                        );
+        let leaf = customer_leaf(seq, occurred, &hash);
+        let add = |accs: &mut BTreeMap<u32, HashMap<String, Acc>>| {
+            let acc = accs
+                .entry(shard)
+                .or_default()
+                .entry(item.event.customer_id.clone())
+                .or_default();
+            acc.frontier.append(leaf, |_, _, _| {});
+            if let Some(kind) = item.event.kind.as_ref() {
+                if let Some(request) = request_id(kind) {
+                    let seal = acc.requests.entry(request.to_string()).or_default();
+                    seal.seqs.push(seq);
+                    if let custody_proto::Kind::LawEnforcementRequestReceived(r) = kind {
+                        if r.nondisclosure_order {
+                            seal.orders.push(
+                                r.nondisclosure_expires_at
+                                    .as_ref()
+                                    .map(custody_proto::timestamp_ms),
+                            );
+                        }
                     }
                 }
             }
+        };
+        if seq < size_at(shard) {
+            add(&mut trees);
+        }
+        if markers.get(&shard).is_some_and(|m| seq < *m) {
+            add(&mut covered);
         }
     }
     if let (Some(last), false) = (current, finished) {
@@ -210,7 +230,11 @@ pub fn verify_customer_maps(store: &Store, problems: &mut Vec<Problem>) -> Resul
             continue;
         };
         let stored = CustomerTree::decode(&v);
-        let computed = trees.get(&shard).and_then(|t| t.get(&customer));
+        if !markers.contains_key(&shard) {
+            // Derived again on the next open (see `Ledger::open`).
+            continue;
+        }
+        let computed = covered.get(&shard).and_then(|t| t.get(&customer));
         let what = match (stored, computed) {
             (Err(e), _) => Some(format!("the stored tree of customer `{customer}` does not decode: {e}")),
             (Ok(_), None) => Some(format!(
@@ -240,7 +264,7 @@ pub fn verify_customer_maps(store: &Store, problems: &mut Vec<Problem>) -> Resul
             }
         }
     }
-    for (shard, accs) in &trees {
+    for (shard, accs) in &covered {
         for customer in accs.keys() {
             if !seen.contains_key(&(*shard, customer.clone())) {
                 listed += 1;
