@@ -1,10 +1,16 @@
 //! Full verification of a data directory, reading RocksDB directly rather
 //! than trusting the fold's bookkeeping: every entry hash, every link, the
-//! sequence numbers, every stored Merkle node, the stored heads and every
-//! checkpoint's signature and roots.
+//! sequence numbers, every stored Merkle node, the stored heads, every
+//! checkpoint's signature and roots, and the indexes derived from the
+//! entries (`by_customer`, `by_event`, `by_request`, `findings`: recomputed
+//! from the entries and compared both ways, see [`indexes`]).
 //!
 //! Memory stays flat: each shard is streamed once, entries and tree nodes
-//! side by side, since both are keyed in append order.
+//! side by side, since both are keyed in append order; the index keys the
+//! entries give are looked up in bounded batches as they stream by.
+//!
+//! Not checked here: the policy `state` column family, which only a replay
+//! of the policy rules can recompute (`custody rebuild`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,6 +21,8 @@ use crate::entry::{entry_hash, peek_position, peek_prev_hash, split_stored};
 use crate::keys::{self, CF_ENTRIES, CF_TREE};
 use crate::merkle::{leaf_hash, Frontier, Hash};
 use crate::store::{Result, Store};
+
+mod indexes;
 
 /// One thing found wrong, named by position.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,10 +100,17 @@ pub fn verify_store(
     shards.extend(shards_with_entries(store)?);
 
     let mut total = 0u64;
+    let mut index_check = indexes::IndexCheck::new(store)?;
     for shard in shards {
         let want = wanted.get(&shard).cloned().unwrap_or_default();
-        let (size, root, roots_at, problem) =
-            verify_shard(store, shard, &want, &mut total, &mut progress)?;
+        let (size, root, roots_at, problem) = verify_shard(
+            store,
+            shard,
+            &want,
+            &mut total,
+            &mut progress,
+            &mut index_check,
+        )?;
         if let Some(p) = problem {
             report.problems.push(p);
         }
@@ -149,6 +164,8 @@ pub fn verify_store(
         }
         report.shards.push((shard, size, root));
     }
+    let verified: Vec<(u32, u64)> = report.shards.iter().map(|(s, n, _)| (*s, *n)).collect();
+    index_check.finish(&verified, &mut report.problems)?;
     report.entries = total;
     progress(total);
     Ok(report)
@@ -178,14 +195,16 @@ fn shards_with_entries(store: &Store) -> Result<BTreeSet<u32>> {
 
 type ShardResult = (u64, Hash, BTreeMap<u64, Hash>, Option<Problem>);
 
-/// Streams one shard. Stops at the first problem: what follows a broken
-/// link cannot be trusted to be in order.
+/// Streams one shard, handing each verified entry to the index check.
+/// Stops at the first problem: what follows a broken link cannot be trusted
+/// to be in order.
 fn verify_shard(
     store: &Store,
     shard: u32,
     want: &BTreeSet<u64>,
     total: &mut u64,
     progress: &mut impl FnMut(u64),
+    index_check: &mut indexes::IndexCheck<'_>,
 ) -> Result<ShardResult> {
     let mut frontier = Frontier::new();
     let mut roots_at = BTreeMap::new();
@@ -292,6 +311,7 @@ fn verify_shard(
             }
             next_node(&mut pending_node)?;
         }
+        index_check.entry(shard, seq, body, &hash);
         prev = hash;
         expected += 1;
         *total += 1;
