@@ -391,3 +391,31 @@ fn a_broken_chain_is_named_once_not_again_as_index_mismatches() {
         "entries past the break are not index-checked: {problems:#?}"
     );
 }
+
+#[test]
+fn a_truncated_shard_is_named_once_not_again_as_index_mismatches() {
+    // The index keys of the lost entries name nothing that is there, but
+    // the truncation is the problem, named once.
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = demo(dir.path());
+    let (shard, size) = {
+        let t = Tamper::open(&data).expect("open RocksDB");
+        let (shard, size) = t.largest_shard().expect("entries");
+        for seq in size - 3..size {
+            t.delete_entry(shard, seq).expect("delete");
+        }
+        (shard, size)
+    };
+    let problems = problems(&data);
+    assert!(
+        problems.iter().any(|p| p.starts_with(&format!(
+            "shard {shard} seq {}: shard is truncated",
+            size - 3
+        ))),
+        "{problems:#?}"
+    );
+    assert!(
+        !problems.iter().any(|p| p.contains("index")),
+        "{problems:#?}"
+    );
+}

@@ -20,28 +20,32 @@
 //!    per-index sum. As the entries stream by (only those whose hash,
 //!    position and link verified), each key they give, with the value they
 //!    give it, is summed the same way; a `Closes` subtracts the open key it
-//!    deletes. The hash is SHA-256 keyed with
-//!    64 random bytes drawn for this run, so nobody who altered the store
-//!    can have chosen keys whose sums cancel; equal sums and counts mean
-//!    equal sets (but for a chance of about 2^-128). A `by_customer` value
-//!    may be empty (today) or the entry hash (once the fold writes it):
-//!    whichever form the stored index holds is expected; a store holding
-//!    both is checked key by key (step 2), where either form passes.
-//! 2. **Naming** (only for an index whose digest differs). The entries are
-//!    streamed again and the keys they give looked up in batches
-//!    (`multi_get`, sorted): a missing key or a wrong value is named by the
-//!    entry that gives it. An `Opens` whose open key is gone must be closed:
-//!    its closed key's value names the closing entry, which is read to check
-//!    that it closes this finding. Each key found as the entries give it is
-//!    counted; when the index holds more keys than that, it is scanned, each
-//!    key checked against the entry it names (a point lookup), until every
-//!    unmatched key is accounted for: one named already (a wrong value) or
-//!    one that no entry gives (named here). The first [`LISTED`] mismatches
-//!    of an index are named, then a count.
+//!    deletes. The hash is SHA-256 keyed with 64 random bytes drawn for this
+//!    run, so nobody who altered the store can have chosen keys whose sums
+//!    cancel: equal sums and counts mean equal sets, but for a chance of
+//!    about 2^-128. A `by_customer` value may be empty (today) or the entry
+//!    hash (once the fold writes it): whichever form the stored index holds
+//!    is expected; a store holding both is checked key by key (step 2),
+//!    where either form passes.
+//! 2. **Naming** (only for an index whose digest differs). The verified
+//!    entries are streamed again and the keys they give looked up in
+//!    batches (`multi_get`, sorted): a missing key or a wrong value is named
+//!    by the entry that gives it. An `Opens` whose open key is gone must be
+//!    closed: its closed key's value names the closing entry, which is read
+//!    to check that it closes this finding. Each key found as the entries
+//!    give it is counted; when the index holds more keys than that, it is
+//!    scanned, each key checked against the entry it names (a point lookup),
+//!    until every unmatched key is accounted for: one named already (a wrong
+//!    value) or one that no entry gives (named here). Keys of positions past
+//!    where a shard stopped verifying (but within its head or a checkpoint)
+//!    are not judged: the chain check names that shard broken or truncated.
+//!    The first [`LISTED`] mismatches of an index are named, then a count.
 //!
 //! Not covered: the policy `state` column family. Its values come from
 //! replaying the policy rules over the entries, which is what `custody
 //! rebuild` does (it compares every derived column family byte for byte).
+
+use std::collections::BTreeMap;
 
 use custody_policy::{format_ms, Effect, Verdict};
 use custody_proto::{timestamp_ms, Event};
@@ -194,9 +198,9 @@ pub(super) struct IndexCheck<'s> {
     undecodable: Mismatches,
 }
 
-/// The stored by_customer values: empty (as the fold writes them today),
-/// entry hashes (as it will), or both (no digest can tell; the keys are
-/// then looked up one by one).
+/// The stored by_customer values: all empty (as the fold writes them
+/// today), all non-empty (entry hashes, as it will), or both (no digest can
+/// tell which key should hold which; the keys are then looked up one by one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Values {
     Empty,
@@ -216,12 +220,10 @@ impl<'s> IndexCheck<'s> {
             iter.seek_to_first();
             while let (Some(k), Some(v)) = (iter.key(), iter.value()) {
                 digest.add(hasher.item(index, k, v));
-                if index == Index::ByCustomer {
-                    *(if v.is_empty() {
-                        &mut empty
-                    } else {
-                        &mut hashes
-                    }) += 1;
+                if index == Index::ByCustomer && v.is_empty() {
+                    empty += 1;
+                } else if index == Index::ByCustomer {
+                    hashes += 1;
                 }
                 iter.next();
             }
@@ -268,15 +270,21 @@ impl<'s> IndexCheck<'s> {
             self.undecodable.push(Problem {
                 shard,
                 seq: Some(seq),
-                what: format!("its index keys cannot be recomputed: {why}"),
+                what: format!("the entry's index keys cannot be recomputed: {why}"),
             });
         }
     }
 
     /// Compares each stored index with the digest of the entries; names the
-    /// mismatches of those that differ, re-reading the first `verified`
-    /// entries of each shard (shard, count), and appends them to `problems`.
-    pub(super) fn finish(self, verified: &[(u32, u64)], problems: &mut Vec<Problem>) -> Result<()> {
+    /// mismatches of those that differ and appends them to `problems`.
+    /// `shards`: (shard, entries verified, entries claimed by its head or a
+    /// checkpoint). Keys of the positions in between are not judged: the
+    /// chain check has named the shard as broken or truncated.
+    pub(super) fn finish(
+        self,
+        shards: &[(u32, u64, u64)],
+        problems: &mut Vec<Problem>,
+    ) -> Result<()> {
         let mut differ = [false; 4];
         for index in Index::ALL {
             differ[index.slot()] = self.stored[index.slot()] != self.expected[index.slot()]
@@ -284,9 +292,13 @@ impl<'s> IndexCheck<'s> {
         }
         self.undecodable.into_problems("entries", problems);
         if differ.contains(&true) {
-            let mut naming = Naming::new(self.store, differ);
-            for &(shard, count) in verified {
-                naming.shard(shard, count)?;
+            let reader = Reader {
+                store: self.store,
+                shards: shards.iter().map(|&(s, v, c)| (s, (v, c))).collect(),
+            };
+            let mut naming = Naming::new(reader, differ);
+            for &(shard, verified, _) in shards {
+                naming.shard(shard, verified)?;
             }
             let counts = self.stored.map(|d| u64::try_from(d.count).unwrap_or(0));
             naming.finish(counts, problems)?;
@@ -384,7 +396,7 @@ struct Lookup {
 
 /// Step 2: names the mismatches of the indexes whose digests differ.
 struct Naming<'s> {
-    store: &'s Store,
+    reader: Reader<'s>,
     check: [bool; 4],
     pending: Vec<Lookup>,
     /// Stored keys found as the entries give them, per index.
@@ -393,9 +405,9 @@ struct Naming<'s> {
 }
 
 impl<'s> Naming<'s> {
-    fn new(store: &'s Store, check: [bool; 4]) -> Self {
+    fn new(reader: Reader<'s>, check: [bool; 4]) -> Self {
         Naming {
-            store,
+            reader,
             check,
             pending: Vec::with_capacity(BATCH + 16),
             matched: [0; 4],
@@ -407,8 +419,9 @@ impl<'s> Naming<'s> {
     /// by the chain check: their hashes are trusted here).
     fn shard(&mut self, shard: u32, count: u64) -> Result<()> {
         let prefix = shard.to_be_bytes();
-        let entries = self.store.db.iterator_cf(
-            self.store.cf(CF_ENTRIES)?,
+        let store = self.reader.store;
+        let entries = store.db.iterator_cf(
+            store.cf(CF_ENTRIES)?,
             IteratorMode::From(&prefix, Direction::Forward),
         );
         for item in entries {
@@ -443,7 +456,7 @@ impl<'s> Naming<'s> {
 
     /// Looks up the pending keys and judges each.
     fn flush(&mut self) -> Result<()> {
-        let store = self.store;
+        let store = self.reader.store;
         let mut pending = std::mem::take(&mut self.pending);
         pending.sort_unstable_by(|a, b| {
             (a.kind.index(), &a.key, a.shard, a.seq).cmp(&(b.kind.index(), &b.key, b.shard, b.seq))
@@ -468,7 +481,7 @@ impl<'s> Naming<'s> {
                         },
                     ))
                 };
-                if judge(store, lookup, value.as_deref(), &mut problem)? {
+                if judge(&self.reader, lookup, value.as_deref(), &mut problem)? {
                     self.matched[index.slot()] += 1;
                 }
             }
@@ -502,7 +515,7 @@ impl<'s> Naming<'s> {
     /// Scans a stored index for the `unmatched` keys that were not found
     /// from the entries; names those that belong to no entry.
     fn scan_for_extras(&mut self, index: Index, unmatched: u64) -> Result<()> {
-        let store = self.store;
+        let store = self.reader.store;
         let mut iter = store.db.raw_iterator_cf(store.cf(index.cf())?);
         iter.seek_to_first();
         let mut accounted = 0;
@@ -510,7 +523,7 @@ impl<'s> Naming<'s> {
             let (Some(k), Some(v)) = (iter.key(), iter.value()) else {
                 break;
             };
-            match classify(store, index, k, v)? {
+            match classify(&self.reader, index, k, v)? {
                 Class::Matched => {}
                 Class::Named => accounted += 1,
                 Class::Extra(p) => {
@@ -530,7 +543,7 @@ impl<'s> Naming<'s> {
 /// entries give (a match, counted); each stored key matches at most one
 /// expected key.
 fn judge(
-    store: &Store,
+    reader: &Reader<'_>,
     l: &Lookup,
     value: Option<&[u8]>,
     problem: &mut impl FnMut(String),
@@ -607,7 +620,7 @@ fn judge(
                     // closed key names (which counts that key as its match).
                     None => {
                         let closed = keys::finding(b'c', rule, customer, shard, seq);
-                        match store.get(CF_FINDINGS, &closed)? {
+                        match reader.store.get(CF_FINDINGS, &closed)? {
                             None => problem(format!(
                                 "findings index lacks {finding} opened here (neither open nor closed)"
                             )),
@@ -616,7 +629,9 @@ fn judge(
                                     "findings index shows {finding} opened here as closed, by {}",
                                     describe(&v)
                                 )),
-                                Some(by) if closes(store, shard, by, rule, customer, seq)? => {}
+                                Some(by)
+                                    if reader.closes(shard, by, rule, customer, seq)?
+                                        != Some(false) => {}
                                 Some(by) => problem(format!(
                                     "findings index shows {finding} opened here as closed by seq {by}, but that entry does not close it"
                                 )),
@@ -636,14 +651,16 @@ fn judge(
                         Some((_, Some(by))) if by == seq => matched = true,
                         // A later entry closed it again: the last one is stored.
                         Some((_, Some(by)))
-                            if by > seq && closes(store, shard, by, rule, customer, *opened_seq)? => {}
+                            if by > seq
+                                && reader.closes(shard, by, rule, customer, *opened_seq)?
+                                    != Some(false) => {}
                         Some((v, by)) => problem(format!(
                             "findings index records {finding} opened at seq {opened_seq} as closed by {}, but this entry closes it",
                             by.map_or_else(|| describe(v), |s| format!("seq {s}"))
                         )),
                     }
                     // The fold deleted the open key (an earlier entry's).
-                    if *opened_seq < seq && store.get(CF_FINDINGS, open_key)?.is_some() {
+                    if *opened_seq < seq && reader.store.get(CF_FINDINGS, open_key)?.is_some() {
                         problem(format!(
                             "findings index still lists {finding} opened at seq {opened_seq} as open, but this entry closed it"
                         ));
@@ -670,7 +687,7 @@ enum Class {
 }
 
 /// Checks one stored key (and value) of `index` against the entry it names.
-fn classify(store: &Store, index: Index, k: &[u8], v: &[u8]) -> Result<Class> {
+fn classify(reader: &Reader<'_>, index: Index, k: &[u8], v: &[u8]) -> Result<Class> {
     let undecodable = || {
         Class::Extra(Problem {
             shard: 0,
@@ -699,9 +716,9 @@ fn classify(store: &Store, index: Index, k: &[u8], v: &[u8]) -> Result<Class> {
                 "by_customer index has a key for customer `{customer}` at {}",
                 format_ms(at_ms)
             );
-            let f = match load(store, shard, seq)? {
+            let f = match reader.load(shard, seq)? {
                 Loaded::Absent => return extra(shard, seq, format!("{has}, {no_entry}")),
-                Loaded::Unreadable => return Ok(Class::Named),
+                Loaded::Unverified => return Ok(Class::Named),
                 Loaded::Facts(f) => f,
             };
             let e = &f.event;
@@ -740,9 +757,9 @@ fn classify(store: &Store, index: Index, k: &[u8], v: &[u8]) -> Result<Class> {
                 }));
             };
             let has = format!("by_event index maps event id `{id}` to this entry");
-            match load(store, shard, seq)? {
+            match reader.load(shard, seq)? {
                 Loaded::Absent => extra(shard, seq, format!("{has}, {no_entry}")),
-                Loaded::Unreadable => Ok(Class::Named),
+                Loaded::Unverified => Ok(Class::Named),
                 Loaded::Facts(f) if f.event.event_id == id => Ok(Class::Matched),
                 Loaded::Facts(f) => extra(
                     shard,
@@ -761,9 +778,9 @@ fn classify(store: &Store, index: Index, k: &[u8], v: &[u8]) -> Result<Class> {
             let has = format!(
                 "by_request index has a key for law-enforcement request `{request}` at this entry"
             );
-            let f = match load(store, shard, seq)? {
+            let f = match reader.load(shard, seq)? {
                 Loaded::Absent => return extra(shard, seq, format!("{has}, {no_entry}")),
-                Loaded::Unreadable => return Ok(Class::Named),
+                Loaded::Unverified => return Ok(Class::Named),
                 Loaded::Facts(f) => f,
             };
             match f.event.kind.as_ref().and_then(request_id) {
@@ -807,8 +824,10 @@ fn classify(store: &Store, index: Index, k: &[u8], v: &[u8]) -> Result<Class> {
             };
             if f.state == b'c' {
                 if let Some(by) = seq_value(v) {
-                    if closes(store, shard, by, rule, customer, seq)? {
-                        return Ok(Class::Matched);
+                    match reader.closes(shard, by, rule, customer, seq)? {
+                        Some(true) => return Ok(Class::Matched),
+                        None => return Ok(Class::Named),
+                        Some(false) => {}
                     }
                 }
             }
@@ -817,9 +836,9 @@ fn classify(store: &Store, index: Index, k: &[u8], v: &[u8]) -> Result<Class> {
                 b'o' => format!("findings index lists an open finding of {rule} for customer `{customer}` opened here"),
                 _ => format!("findings index lists a closed finding of {rule} for customer `{customer}` opened here"),
             };
-            match load(store, shard, seq)? {
+            match reader.load(shard, seq)? {
                 Loaded::Absent => extra(shard, seq, format!("{has}, {no_entry}")),
-                Loaded::Unreadable => Ok(Class::Named),
+                Loaded::Unverified => Ok(Class::Named),
                 Loaded::Facts(e) if gives(&e, rule, customer, &effect) => {
                     if f.state != b'c' {
                         // A wrong value was named by the pass over entries.
@@ -833,7 +852,7 @@ fn classify(store: &Store, index: Index, k: &[u8], v: &[u8]) -> Result<Class> {
                     // here: named by the pass over entries when the open key
                     // is gone, here when it is not.
                     let open = keys::finding(b'o', rule, customer, shard, seq);
-                    if store.get(CF_FINDINGS, &open)?.is_some() {
+                    if reader.store.get(CF_FINDINGS, &open)?.is_some() {
                         extra(
                             shard,
                             seq,
@@ -862,29 +881,63 @@ struct Facts {
 
 enum Loaded {
     Absent,
-    /// Altered or undecodable: the chain check names it.
-    Unreadable,
+    /// Past the verified part of its shard (the chain check names where
+    /// that ends), or unreadable (which ends it): no index is judged by it.
+    Unverified,
     Facts(Box<Facts>),
 }
 
-fn load(store: &Store, shard: u32, seq: u64) -> Result<Loaded> {
-    let Some(v) = store
-        .db
-        .get_pinned_cf(store.cf(CF_ENTRIES)?, keys::entry(shard, seq))?
-    else {
-        return Ok(Loaded::Absent);
-    };
-    let Ok((entry, hash)) = Entry::open(&v) else {
-        return Ok(Loaded::Unreadable);
-    };
-    let Ok(event) = Event::decode(entry.event.as_slice()) else {
-        return Ok(Loaded::Unreadable);
-    };
-    Ok(Loaded::Facts(Box::new(Facts {
-        hash,
-        event,
-        verdicts: entry.verdicts,
-    })))
+/// Reads entries for the checks, knowing how far each shard verified.
+struct Reader<'s> {
+    store: &'s Store,
+    /// Per shard: entries verified, and entries claimed (by the head or a
+    /// checkpoint, or present); positions in between are [`Loaded::Unverified`].
+    shards: BTreeMap<u32, (u64, u64)>,
+}
+
+impl Reader<'_> {
+    fn load(&self, shard: u32, seq: u64) -> Result<Loaded> {
+        if let Some(&(verified, claimed)) = self.shards.get(&shard) {
+            if (verified..claimed).contains(&seq) {
+                return Ok(Loaded::Unverified);
+            }
+        }
+        let store = self.store;
+        let Some(v) = store
+            .db
+            .get_pinned_cf(store.cf(CF_ENTRIES)?, keys::entry(shard, seq))?
+        else {
+            return Ok(Loaded::Absent);
+        };
+        let Ok((entry, hash)) = Entry::open(&v) else {
+            return Ok(Loaded::Unverified);
+        };
+        let Ok(event) = Event::decode(entry.event.as_slice()) else {
+            return Ok(Loaded::Unverified);
+        };
+        Ok(Loaded::Facts(Box::new(Facts {
+            hash,
+            event,
+            verdicts: entry.verdicts,
+        })))
+    }
+
+    /// Whether the entry at (shard, by) closes the finding of `rule` for
+    /// `customer` opened at `opened_seq`; None when that entry is unverified.
+    fn closes(
+        &self,
+        shard: u32,
+        by: u64,
+        rule: &str,
+        customer: &str,
+        opened_seq: u64,
+    ) -> Result<Option<bool>> {
+        Ok(match self.load(shard, by)? {
+            Loaded::Facts(f) => Some(gives(&f, rule, customer, &Effect::Closes { opened_seq })),
+            Loaded::Absent => Some(false),
+            Loaded::Unverified => None,
+        })
+    }
 }
 
 /// Whether the entry has a verdict of `rule` with `effect`, under `customer`
@@ -894,22 +947,6 @@ fn gives(f: &Facts, rule: &str, customer: &str, effect: &Effect) -> bool {
         && f.verdicts
             .iter()
             .any(|v| v.rule == rule && v.effect == *effect)
-}
-
-/// Whether the entry at (shard, by) closes the finding of `rule` for
-/// `customer` opened at `opened_seq`.
-fn closes(
-    store: &Store,
-    shard: u32,
-    by: u64,
-    rule: &str,
-    customer: &str,
-    opened_seq: u64,
-) -> Result<bool> {
-    Ok(match load(store, shard, by)? {
-        Loaded::Facts(f) => gives(&f, rule, customer, &Effect::Closes { opened_seq }),
-        Loaded::Absent | Loaded::Unreadable => false,
-    })
 }
 
 /// The event bytes and the verdict count of canonical entry bytes, without
