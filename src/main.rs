@@ -868,7 +868,10 @@ fn verify(dir: &Path, public_key: Option<&str>) -> Result<()> {
         progress::human_rate(report.entries, elapsed, "entries"),
     );
     if report.ok() {
-        println!("OK: every entry hash, link, Merkle node, head and checkpoint signature verifies");
+        println!(
+            "OK: every entry hash, link, Merkle node, head and checkpoint signature verifies, \
+             and the by_customer, by_event, by_request and findings indexes are what the entries give"
+        );
         Ok(())
     } else {
         for p in &report.problems {

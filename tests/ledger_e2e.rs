@@ -103,6 +103,31 @@ fn verify_and_rebuild_name_tampering() {
     verify_fails_with_key(&data, other_key.trim(), "was signed by key");
 }
 
+#[test]
+fn verify_names_a_deleted_index_key() {
+    // Found by a tester: one by_customer key deleted with the server
+    // stopped hid an access from the customer's history, and verify passed.
+    let dir = tempfile::tempdir().unwrap();
+    let data = demo_ledger(dir.path());
+    let (customer, shard, seq) = {
+        let t = Tamper::open(&data).unwrap();
+        let all = t.key_values(keys::CF_BY_CUSTOMER).unwrap();
+        let (k, _) = &all[all.len() / 2];
+        t.delete_key(keys::CF_BY_CUSTOMER, k).unwrap();
+        let n = usize::from(u16::from_be_bytes([k[0], k[1]]));
+        let customer = String::from_utf8(k[2..2 + n].to_vec()).unwrap();
+        let (_, shard, seq) = keys::parse_by_customer(k).unwrap();
+        (customer, shard, seq)
+    };
+    let stdout = verify_fails_with(
+        &data,
+        &[&format!(
+            "TAMPERED: shard {shard} seq {seq}: by_customer index lacks the key for customer `{customer}` at "
+        )],
+    );
+    assert_eq!(stdout.matches("TAMPERED:").count(), 1, "{stdout}");
+}
+
 fn verify_fails_with_key(data: &std::path::Path, key: &str, expect: &str) {
     let out = run(&["verify", "--data", path_str(data), "--public-key", key]);
     assert!(!out.status.success());

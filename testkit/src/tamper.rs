@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use custody_ledger::keys::{self, ALL_CFS, CF_ENTRIES};
+use custody_ledger::keys::{self, ALL_CFS, CF_BY_CUSTOMER, CF_ENTRIES, CF_FINDINGS};
 use rocksdb::{IteratorMode, DB};
 
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +99,61 @@ impl Tamper {
         let (va, vb) = (self.entry(shard, a)?, self.entry(shard, b)?);
         self.put_entry(shard, a, &vb)?;
         self.put_entry(shard, b, &va)
+    }
+
+    /// Every key and value of column family `cf`, in key order (a demo
+    /// ledger's indexes are small).
+    pub fn key_values(&self, cf: &str) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let mut out = Vec::new();
+        for kv in self.db.iterator_cf(self.cf(cf)?, IteratorMode::Start) {
+            let (k, v) = kv?;
+            out.push((k.into_vec(), v.into_vec()));
+        }
+        Ok(out)
+    }
+
+    pub fn put_key(&self, cf: &str, key: &[u8], value: &[u8]) -> Result<()> {
+        Ok(self.db.put_cf(self.cf(cf)?, key, value)?)
+    }
+
+    /// Deletes one key of column family `cf`; it must be there.
+    pub fn delete_key(&self, cf: &str, key: &[u8]) -> Result<()> {
+        let handle = self.cf(cf)?;
+        if self.db.get_cf(handle, key)?.is_none() {
+            return Err(TamperError::Missing(format!(
+                "key {key:02x?} of column family `{cf}`"
+            )));
+        }
+        Ok(self.db.delete_cf(handle, key)?)
+    }
+
+    /// Files a `by_customer` key under another customer (same time, shard,
+    /// seq and value), as if the entry were that customer's: the old key is
+    /// deleted. Returns the new key.
+    pub fn attribute_to_customer(&self, key: &[u8], customer: &str) -> Result<Vec<u8>> {
+        let (at_ms, shard, seq) = keys::parse_by_customer(key)
+            .ok_or_else(|| TamperError::Missing(format!("by_customer key {key:02x?}")))?;
+        let value = self
+            .db
+            .get_cf(self.cf(CF_BY_CUSTOMER)?, key)?
+            .ok_or_else(|| TamperError::Missing(format!("by_customer key {key:02x?}")))?;
+        let moved = keys::by_customer(customer, at_ms, shard, seq);
+        self.delete_key(CF_BY_CUSTOMER, key)?;
+        self.put_key(CF_BY_CUSTOMER, &moved, &value)?;
+        Ok(moved)
+    }
+
+    /// Turns an open finding (a `findings` key in state `o`) into one closed
+    /// by the entry at `closed_by` (state `c`, value that seq). Returns the
+    /// new key.
+    pub fn close_finding(&self, open_key: &[u8], closed_by: u64) -> Result<Vec<u8>> {
+        let f = keys::parse_finding(open_key)
+            .filter(|f| f.state == b'o')
+            .ok_or_else(|| TamperError::Missing(format!("open finding key {open_key:02x?}")))?;
+        let closed = keys::finding(b'c', &f.rule, &f.customer, f.shard, f.seq);
+        self.delete_key(CF_FINDINGS, open_key)?;
+        self.put_key(CF_FINDINGS, &closed, &closed_by.to_be_bytes())?;
+        Ok(closed)
     }
 
     /// Replaces the value of the first key of column family `cf`; returns
