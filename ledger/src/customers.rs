@@ -137,6 +137,40 @@ impl CustomerTree {
         }
     }
 
+    /// The customer's value in the shard's map at checkpoint `number`
+    /// signed at `issued_at_ms`, with the seqs sealed then. `leaves_of`
+    /// reads the customer's leaves; called only when something is sealed
+    /// (the visible tree is then not the append-only one).
+    pub fn map_value(
+        &self,
+        key: &Hash,
+        shard: u32,
+        number: u64,
+        issued_at_ms: i64,
+        seal_secret: &Hash,
+        leaves_of: impl FnOnce() -> Result<Vec<CustomerLeaf>>,
+    ) -> Result<(MapValue, Vec<u64>)> {
+        let sealed = self.sealed_seqs(issued_at_ms);
+        let nonce = seal_nonce(seal_secret, shard, key, number);
+        let value = if sealed.is_empty() {
+            MapValue {
+                count: self.frontier.size(),
+                root: self.frontier.root(),
+                sealed: sealed_commitment(&nonce, 0, &crate::merkle::empty_root()),
+            }
+        } else {
+            let (hidden, shown): (Vec<CustomerLeaf>, Vec<CustomerLeaf>) = leaves_of()?
+                .into_iter()
+                .partition(|l| sealed.binary_search(&l.seq).is_ok());
+            MapValue {
+                count: shown.len() as u64,
+                root: customer_root(&shown),
+                sealed: sealed_commitment(&nonce, hidden.len() as u64, &customer_root(&hidden)),
+            }
+        };
+        Ok((value, sealed))
+    }
+
     /// Sequence numbers sealed at `at_ms`, ascending.
     pub fn sealed_seqs(&self, at_ms: i64) -> Vec<u64> {
         let mut seqs: Vec<u64> = self
@@ -185,25 +219,14 @@ pub(crate) fn build_shard_map(
         let key = *key_of.get(customer).ok_or_else(|| {
             StoreError::Invalid(format!("no map key derived for customer `{customer}`"))
         })?;
-        let sealed = tree.sealed_seqs(issued_at_ms);
-        let nonce = seal_nonce(&secrets.seal, shard, &key, checkpoint_number);
-        let value = if sealed.is_empty() {
-            MapValue {
-                count: tree.frontier.size(),
-                root: tree.frontier.root(),
-                sealed: sealed_commitment(&nonce, 0, &crate::merkle::empty_root()),
-            }
-        } else {
-            let all = leaves_of(customer)?;
-            let (hidden, shown): (Vec<CustomerLeaf>, Vec<CustomerLeaf>) = all
-                .into_iter()
-                .partition(|l| sealed.binary_search(&l.seq).is_ok());
-            MapValue {
-                count: shown.len() as u64,
-                root: customer_root(&shown),
-                sealed: sealed_commitment(&nonce, hidden.len() as u64, &customer_root(&hidden)),
-            }
-        };
+        let (value, sealed) = tree.map_value(
+            &key,
+            shard,
+            checkpoint_number,
+            issued_at_ms,
+            &secrets.seal,
+            || leaves_of(customer),
+        )?;
         leaves.push((key, value.hash()));
         values.insert(key, (value, sealed));
     }

@@ -8,61 +8,17 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use custody_verify::completeness::{
-    customer_leaf, customer_root, seal_nonce, sealed_commitment, CustomerLeaf, MapValue,
-};
 use custody_verify::map::MapSnapshot;
 use custody_verify::reports::item_of;
 
-use crate::customers::{CustomerTree, RequestSeal};
-use crate::fold::request_id;
+use crate::customers::CustomerTree;
 use crate::keys::{self, CF_CUSTOMERS};
-use crate::merkle::{empty_root, Frontier, Hash};
+use crate::merkle::Hash;
 use crate::store::{Result, Store};
 use crate::verify::Problem;
-use crate::Checkpoint;
 
-/// What the stream keeps per customer of a shard.
-#[derive(Default)]
-struct Acc {
-    frontier: Frontier,
-    requests: BTreeMap<String, RequestSeal>,
-}
-
-impl Acc {
-    fn value(
-        &self,
-        key: &Hash,
-        shard: u32,
-        cp: &Checkpoint,
-        seal: &Hash,
-        leaves_of: impl FnOnce() -> Result<Vec<CustomerLeaf>>,
-    ) -> Result<MapValue> {
-        let tree = CustomerTree {
-            frontier: self.frontier.clone(),
-            requests: self.requests.clone(),
-            saved_in_batch: 0,
-            dirty: false,
-        };
-        let sealed = tree.sealed_seqs(cp.issued_at_ms);
-        let nonce = seal_nonce(seal, shard, key, cp.number);
-        if sealed.is_empty() {
-            return Ok(MapValue {
-                count: self.frontier.size(),
-                root: self.frontier.root(),
-                sealed: sealed_commitment(&nonce, 0, &empty_root()),
-            });
-        }
-        let (hidden, shown): (Vec<CustomerLeaf>, Vec<CustomerLeaf>) = leaves_of()?
-            .into_iter()
-            .partition(|l| sealed.binary_search(&l.seq).is_ok());
-        Ok(MapValue {
-            count: shown.len() as u64,
-            root: customer_root(&shown),
-            sealed: sealed_commitment(&nonce, hidden.len() as u64, &customer_root(&hidden)),
-        })
-    }
-}
+/// What the stream keeps per customer of a shard: the tree the fold keeps.
+type Acc = CustomerTree;
 
 /// Recomputes the customer trees and the latest checkpoint's maps; adds a
 /// problem for each disagreement. `decode_failed` positions are skipped
@@ -115,9 +71,14 @@ pub fn verify_customer_maps(store: &Store, problems: &mut Vec<Problem>) -> Resul
                 let key = *keys_cache
                     .entry(customer.clone())
                     .or_insert_with(|| secrets.key_of(customer));
-                let value = acc.value(&key, shard, cp, &secrets.seal, || {
-                    store.customer_leaves(customer, shard, size)
-                })?;
+                let (value, _) = acc.map_value(
+                    &key,
+                    shard,
+                    cp.number,
+                    cp.issued_at_ms,
+                    &secrets.seal,
+                    || store.customer_leaves(customer, shard, size),
+                )?;
                 leaves.push((key, value.hash()));
             }
             if let Ok(map) = MapSnapshot::build(leaves) {
@@ -155,29 +116,12 @@ pub fn verify_customer_maps(store: &Store, problems: &mut Vec<Problem>) -> Resul
             continue;
         }
         let occurred = item.at_ms();
-        let leaf = customer_leaf(seq, occurred, &hash);
         let add = |accs: &mut BTreeMap<u32, HashMap<String, Acc>>| {
-            let acc = accs
-                .entry(shard)
+            accs.entry(shard)
                 .or_default()
                 .entry(item.event.customer_id.clone())
-                .or_default();
-            acc.frontier.append(leaf, |_, _, _| {});
-            if let Some(kind) = item.event.kind.as_ref() {
-                if let Some(request) = request_id(kind) {
-                    let seal = acc.requests.entry(request.to_string()).or_default();
-                    seal.seqs.push(seq);
-                    if let custody_proto::Kind::LawEnforcementRequestReceived(r) = kind {
-                        if r.nondisclosure_order {
-                            seal.orders.push(
-                                r.nondisclosure_expires_at
-                                    .as_ref()
-                                    .map(custody_proto::timestamp_ms),
-                            );
-                        }
-                    }
-                }
-            }
+                .or_default()
+                .record(seq, occurred, &hash, &item.event);
         };
         if seq < size_at(shard) {
             add(&mut trees);
