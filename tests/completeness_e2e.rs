@@ -310,3 +310,132 @@ fn custody_verify_recomputes_the_customer_trees_and_maps() {
         "{text}"
     );
 }
+
+/// RFC 3339 (UTC, seconds) of a time in ms since the epoch.
+fn rfc3339(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[test]
+fn entries_released_when_an_order_expires_were_committed_all_along() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = demo(dir.path());
+    let key = key(&data);
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let expires = now_ms + 4_000;
+    let file = dir.path().join("order.jsonl");
+    std::fs::write(
+        &file,
+        format!(
+            concat!(
+                r#"{{"eventId":"le-short","customerId":"{c}","occurredAt":"2026-04-01T10:00:00Z","#,
+                r#""actor":{{"id":"legal-1","role":"ROLE_LEGAL"}},"#,
+                r#""lawEnforcementRequestReceived":{{"requestId":"req-short","agency":"Agency","jurisdiction":"US","#,
+                r#""instrument":"LEGAL_INSTRUMENT_SUBPOENA","legallyBinding":true,"scopeRequested":["DATA_CATEGORY_CONTACT"],"#,
+                r#""nondisclosureOrder":true,"nondisclosureExpiresAt":"{t}"}}}}"#,
+                "\n"
+            ),
+            c = CUSTOMER,
+            t = rfc3339(expires)
+        ),
+    )
+    .unwrap();
+    run_ok(&["import", "--data", path_str(&data), path_str(&file)]);
+
+    // Under the order: the customer's copy neither shows nor counts it.
+    let old = report(
+        &data,
+        &["disclosure", "--customer", CUSTOMER, "--customer-copy"],
+    );
+    assert!(!serde_json::to_string(&old).unwrap().contains("req-short"));
+    let old_file = write_json(&dir.path().join("old.json"), &old);
+    let j = old["checkpoint"]["number"].as_u64().unwrap();
+
+    // After it expires, a report since checkpoint j opens j's commitment.
+    let wait = expires + 1_500 - now_ms;
+    std::thread::sleep(std::time::Duration::from_millis(wait.max(0) as u64));
+    let new = report(
+        &data,
+        &[
+            "disclosure",
+            "--customer",
+            CUSTOMER,
+            "--customer-copy",
+            "--since-checkpoint",
+            &j.to_string(),
+        ],
+    );
+    assert!(serde_json::to_string(&new).unwrap().contains("req-short"));
+    let openings = new["proofs"]["completeness"]["openings"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(openings.len(), 1, "{}", new["proofs"]["completeness"]);
+    let new_file = write_json(&dir.path().join("new.json"), &new);
+    let (ok, out) = verify_report(&new_file, &key, &["--previous-report", path_str(&old_file)]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains(&format!(
+            "1 entries withheld from you at checkpoint {j} (a non-disclosure order, expired since) are in this report"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("consistent with saved checkpoint {j}: ok")),
+        "{out}"
+    );
+
+    // A forged opening does not match the commitment the customer kept.
+    let mut forged = new.clone();
+    forged["proofs"]["completeness"]["openings"][0]["nonce"] = Value::String("00".repeat(32));
+    let f = write_json(&dir.path().join("forged.json"), &forged);
+    assert_rejected(
+        &f,
+        &key,
+        &["--previous-report", path_str(&old_file)],
+        "does not match the commitment your earlier report holds",
+    );
+
+    // Nothing withheld from a customer without an order: nothing to open.
+    let other_old = report(
+        &data,
+        &["disclosure", "--customer", "cust-00001", "--customer-copy"],
+    );
+    let n = other_old["checkpoint"]["number"].as_u64().unwrap();
+    let other_old_file = write_json(&dir.path().join("other-old.json"), &other_old);
+    let other_new = report(
+        &data,
+        &[
+            "disclosure",
+            "--customer",
+            "cust-00001",
+            "--customer-copy",
+            "--since-checkpoint",
+            &n.to_string(),
+        ],
+    );
+    let f = write_json(&dir.path().join("other-new.json"), &other_new);
+    let (ok, out) = verify_report(&f, &key, &["--previous-report", path_str(&other_old_file)]);
+    assert!(ok, "{out}");
+    assert!(out.contains("nothing to open"), "{out}");
+}

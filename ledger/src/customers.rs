@@ -29,10 +29,10 @@ use crate::Checkpoint;
 /// checkpoint, which entries are sealed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct RequestSeal {
-    /// One per received event with a non-disclosure order: its expiry in
-    /// ms, or `None` for an order without one.
+    /// One per received event with a non-disclosure order: the event's seq
+    /// and the order's expiry in ms (`None`: no expiry).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub orders: Vec<Option<i64>>,
+    pub orders: Vec<(u64, Option<i64>)>,
     /// Sequence numbers of every event of the request in this shard.
     pub seqs: Vec<u64>,
 }
@@ -40,8 +40,12 @@ pub(crate) struct RequestSeal {
 impl RequestSeal {
     /// Under an order in force at `at_ms` (as the reports' customer copy
     /// decides it: `custody_verify::reports::gagged_requests`).
-    fn sealed_at(&self, at_ms: i64) -> bool {
-        self.orders.iter().any(|o| o.is_none_or(|t| at_ms < t))
+    /// Only orders folded below `size` count (the state at an earlier
+    /// checkpoint).
+    fn sealed_at(&self, at_ms: i64, size: u64) -> bool {
+        self.orders
+            .iter()
+            .any(|(seq, o)| *seq < size && o.is_none_or(|t| at_ms < t))
     }
 }
 
@@ -128,11 +132,12 @@ impl CustomerTree {
         seal.seqs.push(seq);
         if let custody_proto::Kind::LawEnforcementRequestReceived(r) = kind {
             if r.nondisclosure_order {
-                seal.orders.push(
+                seal.orders.push((
+                    seq,
                     r.nondisclosure_expires_at
                         .as_ref()
                         .map(custody_proto::timestamp_ms),
-                );
+                ));
             }
         }
     }
@@ -173,11 +178,17 @@ impl CustomerTree {
 
     /// Sequence numbers sealed at `at_ms`, ascending.
     pub fn sealed_seqs(&self, at_ms: i64) -> Vec<u64> {
+        self.sealed_seqs_below(at_ms, u64::MAX)
+    }
+
+    /// Sequence numbers below `size` sealed at `at_ms` by orders folded
+    /// below `size`: what was sealed at an earlier checkpoint of that size.
+    pub fn sealed_seqs_below(&self, at_ms: i64, size: u64) -> Vec<u64> {
         let mut seqs: Vec<u64> = self
             .requests
             .values()
-            .filter(|r| r.sealed_at(at_ms))
-            .flat_map(|r| r.seqs.iter().copied())
+            .filter(|r| r.sealed_at(at_ms, size))
+            .flat_map(|r| r.seqs.iter().copied().filter(|s| *s < size))
             .collect();
         seqs.sort_unstable();
         seqs.dedup();
@@ -249,7 +260,7 @@ mod tests {
         t.requests.insert(
             "le-1".into(),
             RequestSeal {
-                orders: vec![Some(1000), None],
+                orders: vec![(3, Some(1000)), (9, None)],
                 seqs: vec![3, 9],
             },
         );
@@ -263,7 +274,7 @@ mod tests {
         t.requests.insert(
             "a".into(),
             RequestSeal {
-                orders: vec![Some(100)],
+                orders: vec![(2, Some(100))],
                 seqs: vec![5, 2],
             },
         );
@@ -276,5 +287,9 @@ mod tests {
         );
         assert_eq!(t.sealed_seqs(99), vec![2, 5]);
         assert!(t.sealed_seqs(100).is_empty());
+        // As of a checkpoint of size 5: seq 5 was not folded yet; as of
+        // size 2, neither was the order.
+        assert_eq!(t.sealed_seqs_below(99, 5), vec![2]);
+        assert!(t.sealed_seqs_below(99, 2).is_empty());
     }
 }

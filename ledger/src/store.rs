@@ -329,6 +329,21 @@ impl Store {
         }
     }
 
+    /// The seqs of `customer`'s entries in `shard` that were sealed at an
+    /// earlier checkpoint of that shard size signed at `at_ms`, from the
+    /// stored customer tree (stored with every checkpoint).
+    pub fn sealed_at(&self, customer: &str, shard: u32, at_ms: i64, size: u64) -> Result<Vec<u64>> {
+        let Some(v) = self.get(CF_CUSTOMERS, &keys::customer_tree(shard, customer))? else {
+            return Ok(Vec::new());
+        };
+        let tree =
+            crate::customers::CustomerTree::decode(&v).map_err(|reason| StoreError::Corrupt {
+                what: format!("customer tree of `{customer}` in shard {shard}"),
+                reason,
+            })?;
+        Ok(tree.sealed_seqs_below(at_ms, size))
+    }
+
     /// The leaves of `customer`'s tree in `shard` below `size`, in seq
     /// order, from the by-customer index (whose values are entry hashes).
     pub fn customer_leaves(

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use custody_ledger::{Checkpoint, Store};
 use custody_verify::completeness::{
-    map_key, seal_nonce, Completeness, CustomerLeaf, CustomerShard, SealedOpening,
+    map_key, seal_nonce, Completeness, CustomerLeaf, CustomerShard, EarlierOpening, SealedOpening,
 };
 use custody_verify::reports::Window;
 
@@ -17,10 +17,15 @@ use crate::proofs::ProofsError;
 /// Builds the section for `window` at `checkpoint` and adds to `relied`
 /// every entry the window requires (the customer's leaves dated inside it;
 /// for an officer's copy, the sealed ones too).
+///
+/// `since`: a checkpoint the customer holds (`?since_checkpoint=`). For the
+/// customer's copy, each shard whose entries sealed then are all visible
+/// now gets the opening of that checkpoint's sealed commitment.
 pub fn collect(
     store: &Store,
     checkpoint: &Checkpoint,
     window: &Window,
+    since: Option<u64>,
     relied: &mut BTreeSet<(u32, u64)>,
 ) -> Result<Completeness, ProofsError> {
     let maps = store
@@ -35,6 +40,11 @@ pub fn collect(
             .map_err(|e| ProofsError::Vrf(e.to_string()))?,
     );
     let inside = |l: &CustomerLeaf| (window.from_ms..window.to_ms).contains(&l.occurred_at_ms);
+    let earlier = match since {
+        Some(n) if !window.officer && n < checkpoint.number => store.checkpoint(n)?,
+        _ => None,
+    };
+    let mut openings = Vec::new();
     let mut shards = Vec::with_capacity(checkpoint.shards.len());
     for head in &checkpoint.shards {
         let shard_map = maps
@@ -56,6 +66,28 @@ pub fn collect(
             .customer_leaves(customer, head.shard, head.size)?
             .into_iter()
             .partition(|l| sealed_seqs.binary_search(&l.seq).is_ok());
+        if let Some(then) = earlier
+            .as_ref()
+            .and_then(|cp| cp.shard(head.shard).map(|h| (cp, h)))
+        {
+            let (cp, h) = then;
+            let sealed_then = store.sealed_at(customer, head.shard, cp.issued_at_ms, h.size)?;
+            let all_visible = sealed_then
+                .iter()
+                .all(|s| sealed_seqs.binary_search(s).is_err());
+            if !sealed_then.is_empty() && all_visible {
+                openings.push(EarlierOpening {
+                    checkpoint: cp.number,
+                    shard: head.shard,
+                    nonce: seal_nonce(&store.secrets().seal, head.shard, &key, cp.number),
+                    leaves: shown
+                        .iter()
+                        .filter(|l| sealed_then.binary_search(&l.seq).is_ok())
+                        .copied()
+                        .collect(),
+                });
+            }
+        }
         relied.extend(
             shown
                 .iter()
@@ -86,5 +118,6 @@ pub fn collect(
         customer: customer.to_string(),
         vrf_proof: hex::encode(proof.to_bytes()),
         shards,
+        openings,
     })
 }

@@ -145,7 +145,15 @@ pub fn produce<R: Report>(
     let proofs = if pp.proofs {
         let mut relied = R::relied(&inputs, &params, now_ms, &report);
         let completeness = R::completeness(&inputs, &params, now_ms)
-            .map(|window| crate::completeness::collect(store, checkpoint, &window, &mut relied))
+            .map(|window| {
+                crate::completeness::collect(
+                    store,
+                    checkpoint,
+                    &window,
+                    pp.since_checkpoint,
+                    &mut relied,
+                )
+            })
             .transpose()?;
         let mut proofs = proofs::collect(store, checkpoint, R::NAME, &relied)?;
         proofs.completeness = completeness;

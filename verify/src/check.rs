@@ -179,6 +179,21 @@ pub fn verify(
     saved: Option<&Checkpoint>,
     fetched: &[ShardConsistency],
 ) -> Verification {
+    verify_with_previous(doc, key, saved, fetched, None)
+}
+
+/// [`verify`], plus a report of the same customer the reader kept from an
+/// earlier checkpoint: the openings of its sealed commitments the new report
+/// carries (`?since_checkpoint=` that checkpoint) are checked against it,
+/// showing that entries released since (an order expired) were committed
+/// all along.
+pub fn verify_with_previous(
+    doc: &Value,
+    key: &VerifyingKey,
+    saved: Option<&Checkpoint>,
+    fetched: &[ShardConsistency],
+    previous: Option<&Value>,
+) -> Verification {
     let mut v = Verification::default();
     let key_hex = hex::encode(key.as_bytes());
 
@@ -242,7 +257,7 @@ pub fn verify(
             check_citations(&mut v, doc, &items);
             let window = check_figures(&mut v, doc, p, &items);
             if let Some(window) = window {
-                check_completeness(&mut v, p, &items, &checkpoint, &window);
+                check_completeness(&mut v, p, &items, &checkpoint, &window, key, previous);
             }
         }
     }
@@ -266,6 +281,8 @@ fn check_completeness(
     items: &BTreeMap<(u32, u64), Item>,
     checkpoint: &Checkpoint,
     w: &Window,
+    key: &VerifyingKey,
+    previous: Option<&Value>,
 ) {
     let customer = w.customer.as_str();
     let mut c = Check::new(
@@ -395,6 +412,93 @@ fn check_completeness(
         "ok: the ledger at checkpoint {} holds {total} entries of `{customer}`{sealed_text} ({where_}), and {window_text}; the map positions are bound to `{customer}` by the ledger's VRF",
         checkpoint.number
     );
+    v.checks.push(c);
+    if let Some(prev) = previous {
+        check_earlier_openings(v, section, &coverage, customer, key, prev);
+    }
+}
+
+/// The openings of an earlier checkpoint's sealed commitments, against the
+/// report of that checkpoint the reader kept.
+fn check_earlier_openings(
+    v: &mut Verification,
+    section: &crate::completeness::Completeness,
+    coverage: &[crate::completeness::ShardCoverage],
+    customer: &str,
+    key: &VerifyingKey,
+    prev: &Value,
+) {
+    let mut c = Check::new("your earlier report", "");
+    let prev_cp: Checkpoint = match serde_json::from_value(prev["checkpoint"].clone()) {
+        Ok(cp) => cp,
+        Err(e) => {
+            c.fail(format!("it has no readable `checkpoint`: {e}"));
+            v.checks.push(c);
+            return;
+        }
+    };
+    c.subject = format!(
+        "entries sealed at checkpoint {} (your earlier report)",
+        prev_cp.number
+    );
+    if let Err(e) = prev_cp.verify(key) {
+        c.fail(format!("its checkpoint does not verify: {e}"));
+        v.checks.push(c);
+        return;
+    }
+    let prev_section: crate::completeness::Completeness =
+        match serde_json::from_value(prev["proofs"]["completeness"].clone()) {
+            Ok(s) => s,
+            Err(e) => {
+                c.fail(format!("it has no readable completeness section: {e}"));
+                v.checks.push(c);
+                return;
+            }
+        };
+    if let Err(failures) = verify_completeness(&prev_section, &prev_cp, customer) {
+        for f in failures {
+            c.fail(format!("earlier report: {f}"));
+        }
+        v.checks.push(c);
+        return;
+    }
+    let mut opened = 0;
+    for o in &section.openings {
+        if o.checkpoint != prev_cp.number {
+            continue;
+        }
+        let earlier = prev_section
+            .shards
+            .iter()
+            .find(|s| s.shard == o.shard)
+            .and_then(|s| s.value);
+        let now = coverage
+            .iter()
+            .find(|s| s.shard == o.shard)
+            .map(|s| s.leaves.as_slice())
+            .unwrap_or_default();
+        match earlier {
+            None => c.fail(format!(
+                "shard {}: an opening, but your earlier report holds no value there",
+                o.shard
+            )),
+            Some(value) => match crate::completeness::verify_earlier_opening(o, &value, now) {
+                Ok(n) => opened += n,
+                Err(e) => c.fail(e),
+            },
+        }
+    }
+    c.ok_text = if opened > 0 {
+        format!(
+            "ok: {opened} entries withheld from you at checkpoint {} (a non-disclosure order, expired since) are in this report, and your earlier report's commitment holds exactly them: they were committed all along",
+            prev_cp.number
+        )
+    } else {
+        format!(
+            "nothing to open: no entries withheld at checkpoint {} have been released since",
+            prev_cp.number
+        )
+    };
     v.checks.push(c);
 }
 
@@ -1050,6 +1154,7 @@ mod tests {
                 leaves: leaves_of(l, "c1"),
                 sealed: None,
             }],
+            openings: Vec::new(),
         }
     }
 

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::check::{consistency_needed, verify};
+use crate::check::{consistency_needed, verify_with_previous};
 use crate::checkpoint::parse_public_key;
 use crate::proofs::ShardConsistency;
 use crate::Checkpoint;
@@ -28,6 +28,13 @@ pub struct VerifyReportArgs {
     /// checkpoint must extend it.
     #[arg(long)]
     previous_checkpoint: Option<PathBuf>,
+    /// A report of the same customer kept from an earlier checkpoint: its
+    /// checkpoint is the saved one (unless --previous-checkpoint is given),
+    /// and the entries withheld then and released since (an expired
+    /// non-disclosure order) are checked against its commitment (request the
+    /// new report with `?since_checkpoint=` its checkpoint number).
+    #[arg(long)]
+    previous_report: Option<PathBuf>,
     /// Fetch the consistency proofs for --previous-checkpoint from this
     /// Custody server (when the report has no `consistency` section from it).
     #[arg(long)]
@@ -63,7 +70,14 @@ pub fn run(a: VerifyReportArgs) -> Result<()> {
         a.public_key.clone()
     };
     let key = parse_public_key(&key_text).context("--public-key")?;
-    let saved: Option<Checkpoint> = a
+    let previous: Option<serde_json::Value> = a
+        .previous_report
+        .as_deref()
+        .map(|p| {
+            serde_json::from_str(&read(p)?).with_context(|| format!("{} is not JSON", p.display()))
+        })
+        .transpose()?;
+    let mut saved: Option<Checkpoint> = a
         .previous_checkpoint
         .as_deref()
         .map(|p| {
@@ -71,6 +85,12 @@ pub fn run(a: VerifyReportArgs) -> Result<()> {
                 .with_context(|| format!("{} is not a checkpoint JSON", p.display()))
         })
         .transpose()?;
+    if let (None, Some(prev)) = (&saved, &previous) {
+        saved = Some(
+            serde_json::from_value(prev["checkpoint"].clone())
+                .context("the --previous-report has no readable `checkpoint`")?,
+        );
+    }
     let mut fetched = Vec::new();
     if let (Some(saved), Some(server)) = (&saved, &a.server) {
         let current: Checkpoint = serde_json::from_value(doc["checkpoint"].clone())
@@ -83,7 +103,7 @@ pub fn run(a: VerifyReportArgs) -> Result<()> {
             }
         }
     }
-    let outcome = verify(&doc, &key, saved.as_ref(), &fetched);
+    let outcome = verify_with_previous(&doc, &key, saved.as_ref(), &fetched, previous.as_ref());
     print!("{}", outcome.render());
     if !outcome.ok() {
         bail!(

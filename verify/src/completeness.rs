@@ -205,6 +205,54 @@ pub struct Completeness {
     pub vrf_proof: String,
     /// One per shard of the checkpoint, ascending.
     pub shards: Vec<CustomerShard>,
+    /// Openings of the sealed commitments of an earlier checkpoint (the one
+    /// the customer named with `since_checkpoint`) whose entries are all
+    /// visible now: an order expired, and these show they were committed
+    /// then. Given only when every entry sealed then is visible now, so an
+    /// absent opening tells nothing (nothing was sealed, or it still is).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub openings: Vec<EarlierOpening>,
+}
+
+/// The opening of one shard's sealed commitment at an earlier checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct EarlierOpening {
+    pub checkpoint: u64,
+    pub shard: u32,
+    #[serde(with = "hex_hash")]
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
+    pub nonce: Hash,
+    /// The entries sealed then, in seq order.
+    pub leaves: Vec<CustomerLeaf>,
+}
+
+/// Checks `opening` against the sealed commitment an earlier report showed
+/// for its shard, and that every entry it opens is among `now` (the
+/// customer's leaves at the later checkpoint). Returns the number opened.
+pub fn verify_earlier_opening(
+    opening: &EarlierOpening,
+    earlier: &MapValue,
+    now: &[CustomerLeaf],
+) -> Result<u64, String> {
+    let count = opening.leaves.len() as u64;
+    let root = customer_root(&opening.leaves);
+    if sealed_commitment(&opening.nonce, count, &root) != earlier.sealed {
+        return Err(format!(
+            "shard {}: the opening of checkpoint {}'s sealed entries does not match the commitment your earlier report holds",
+            opening.shard, opening.checkpoint
+        ));
+    }
+    for l in &opening.leaves {
+        if !now.iter().any(|n| n == l) {
+            return Err(format!(
+                "entry {}/{} was sealed at checkpoint {} but is not among your entries now",
+                opening.shard, l.seq, opening.checkpoint
+            ));
+        }
+    }
+    Ok(count)
 }
 
 /// What a verified completeness section establishes for one shard.
@@ -539,6 +587,7 @@ pub fn reference_section(
         customer: window.customer.clone(),
         vrf_proof: hex::encode(secrets.vrf.prove(window.customer.as_bytes()).to_bytes()),
         shards,
+        openings: Vec::new(),
     }
 }
 
