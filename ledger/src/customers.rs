@@ -56,8 +56,6 @@ pub(crate) struct CustomerTree {
     pub frontier: Frontier,
     /// Only customers with law-enforcement events have any.
     pub requests: BTreeMap<String, RequestSeal>,
-    /// The batch that last saved this tree for undo (see `Ledger`).
-    pub saved_in_batch: u64,
     /// Changed since it was last stored.
     pub dirty: bool,
 }
@@ -102,7 +100,6 @@ impl CustomerTree {
         Ok(CustomerTree {
             frontier,
             requests,
-            saved_in_batch: 0,
             dirty: false,
         })
     }

@@ -141,9 +141,6 @@ pub struct Ledger {
     /// Batches written without the WAL (replayable sources) that RocksDB has
     /// not flushed yet; see [`Ledger::fold_replayable`].
     unflushed_without_wal: bool,
-    /// Counts batches, so that a customer tree is saved for undo once per
-    /// batch without a set of touched names.
-    batch_number: u64,
     /// Map key (VRF output) of every customer seen, derived once each.
     map_keys: HashMap<String, Hash>,
     /// Derives the map keys of new customers on another core while the fold
@@ -245,8 +242,6 @@ struct Undo {
     subcontractors: Vec<(u32, String, Option<SubcontractorState>)>,
     saved_customers: HashSet<(u32, String)>,
     saved_subcontractors: HashSet<(u32, String)>,
-    /// Customer trees before the batch; `None` when the batch created them.
-    trees: Vec<(u32, String, Option<CustomerTree>)>,
 }
 
 impl Undo {
@@ -349,7 +344,6 @@ impl Ledger {
             embedded_shards,
             options,
             unflushed_without_wal: false,
-            batch_number: 0,
             map_keys,
             deriver: KeyDeriver::start(store_secrets),
             #[cfg(test)]
@@ -474,20 +468,24 @@ impl Ledger {
         let result = self.fold_batch_or_leave_undo(records, wal, &mut undo);
         if result.is_err() {
             self.roll_back(undo);
+            // The customer trees are not in the undo log (a copy of every
+            // touched tree per batch cost the fold a tenth of its rate):
+            // they are read back from storage and brought up to the heads
+            // just restored, as on open.
+            if self.options.commitments {
+                for c in self.shards.values_mut() {
+                    c.customers.clear();
+                }
+                if let Err(e) = load_customer_trees(&self.store, &mut self.shards) {
+                    tracing::error!(error = %e, "re-reading the customer trees after a failed batch failed; reopen the ledger");
+                }
+            }
         }
         result
     }
 
     /// Puts back what a failed batch changed in memory.
     fn roll_back(&mut self, undo: Undo) {
-        for (shard, customer, saved) in undo.trees {
-            if let Some(c) = self.shards.get_mut(&shard) {
-                match saved {
-                    Some(tree) => c.customers.insert(customer, tree),
-                    None => c.customers.remove(&customer),
-                };
-            }
-        }
         for (shard, id, saved) in undo.customers {
             if let Some(c) = self.shards.get_mut(&shard) {
                 match saved {
@@ -546,8 +544,6 @@ impl Ledger {
         let cf_state = self.store.cf(CF_STATE)?;
         let cf_meta = self.store.cf(CF_META)?;
         let cf_quarantine = self.store.cf(CF_QUARANTINE)?;
-        self.batch_number += 1;
-        let batch_number = self.batch_number;
         let commitments = self.options.commitments;
 
         for (index, rec) in records.iter().enumerate() {
@@ -717,14 +713,6 @@ impl Ledger {
                             "customer tree of `{customer}` vanished"
                         )));
                     };
-                    if tree.saved_in_batch != batch_number {
-                        // Saved before its first change in this batch; an
-                        // empty tree was created by it (undo removes it).
-                        let saved = (tree.frontier.size() > 0 || !tree.requests.is_empty())
-                            .then(|| tree.clone());
-                        undo.trees.push((shard, customer.to_string(), saved));
-                        tree.saved_in_batch = batch_number;
-                    }
                     tree.record(seq, occurred, &hash, &event);
                 }
             }
@@ -1423,6 +1411,27 @@ mod tests {
         ))
     }
 
+    /// Every customer tree (shard, customer, size, root, requests), sorted.
+    fn tree_summary(l: &Ledger) -> Vec<(u32, String, u64, Hash, String)> {
+        let mut out: Vec<_> = l
+            .shards
+            .iter()
+            .flat_map(|(s, c)| {
+                c.customers.iter().map(move |(n, t)| {
+                    (
+                        *s,
+                        n.clone(),
+                        t.frontier.size(),
+                        t.frontier.root(),
+                        format!("{:?}", t.requests),
+                    )
+                })
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
     /// The policy state of every shard, as the fold holds it.
     fn states(l: &Ledger) -> Vec<(u32, ShardState)> {
         l.shards
@@ -1477,7 +1486,7 @@ mod tests {
             let dir = tempfile::tempdir().expect("tmp");
             let mut l = Ledger::open(dir.path()).expect("open");
             l.fold(&first).expect("fold");
-            let (heads, state) = (l.heads(), states(&l));
+            let (heads, state, trees) = (l.heads(), states(&l), tree_summary(&l));
 
             l.fault = Some(fault);
             let failed = if replayable {
@@ -1489,11 +1498,13 @@ mod tests {
             l.fault = None;
             assert_eq!(l.heads(), heads, "{fault:?}: heads moved");
             assert_eq!(states(&l), state, "{fault:?}: policy state moved");
+            assert_eq!(tree_summary(&l), trees, "{fault:?}: customer trees moved");
             assert_eq!(l.next_offset("t", 0), 3, "{fault:?}");
             assert_eq!(l.next_offset("t", 2), 0, "{fault:?}");
 
             l.fold(&next).expect("the ledger stays usable");
             assert_eq!(l.heads(), reference.heads(), "{fault:?}");
+            assert_eq!(tree_summary(&l), tree_summary(&reference), "{fault:?}");
             assert_eq!(states(&l), states(&reference), "{fault:?}");
             let report = crate::verify_store(l.store(), None, |_| {}).expect("verify");
             assert!(report.ok(), "{fault:?}: {:?}", report.problems);
