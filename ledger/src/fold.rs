@@ -699,21 +699,19 @@ impl Ledger {
                     hash,
                 );
                 if commitments {
+                    // One lookup for a known customer; a new one costs an
+                    // insert and a request for its map key.
                     let customer = event.customer_id.as_str();
-                    if !cursor.customers.contains_key(customer) {
-                        cursor
-                            .customers
-                            .insert(customer.to_string(), CustomerTree::default());
+                    if let Some(tree) = cursor.customers.get_mut(customer) {
+                        tree.record(seq, occurred, &hash, &event);
+                    } else {
+                        let mut tree = CustomerTree::default();
+                        tree.record(seq, occurred, &hash, &event);
+                        cursor.customers.insert(customer.to_string(), tree);
                         if !self.map_keys.contains_key(customer) {
                             self.deriver.send(customer);
                         }
                     }
-                    let Some(tree) = cursor.customers.get_mut(customer) else {
-                        return Err(StoreError::Invalid(format!(
-                            "customer tree of `{customer}` vanished"
-                        )));
-                    };
-                    tree.record(seq, occurred, &hash, &event);
                 }
             }
             if let Some(request) = event.kind.as_ref().and_then(request_id) {

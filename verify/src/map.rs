@@ -803,35 +803,4 @@ mod tests {
             let _ = verify_map_proof(&root, &key, &proof);
         }
     }
-
-    /// `cargo test -p custody-verify --release --lib map::tests::timing -- --ignored --nocapture`
-    #[test]
-    #[ignore]
-    fn timing() {
-        use std::time::Instant;
-        let n = 1_000_000u32;
-        let leaves: Vec<(Hash, Hash)> = (0..n)
-            .map(|i| (sha(&[&i.to_le_bytes()]), sha(&[&i.to_be_bytes()])))
-            .collect();
-        let started = Instant::now();
-        let map = MapSnapshot::build(leaves.clone()).unwrap();
-        println!("build of {n} leaves: {:?}", started.elapsed());
-        let root = map.root();
-        let started = Instant::now();
-        let proofs: Vec<MapProof> = leaves
-            .iter()
-            .take(100_000)
-            .map(|(k, _)| map.prove(k))
-            .collect();
-        println!("100000 proofs: {:?}", started.elapsed());
-        let depth = proofs.iter().map(|p| p.siblings.len()).max().unwrap();
-        let started = Instant::now();
-        for ((k, v), proof) in leaves.iter().zip(&proofs) {
-            assert_eq!(verify_map_proof(&root, k, proof), Ok(Some(*v)));
-        }
-        println!(
-            "100000 verifications: {:?} (deepest path {depth})",
-            started.elapsed()
-        );
-    }
 }
