@@ -1,7 +1,8 @@
 //! The per-customer commitments of each shard
 //! (`custody_verify::completeness`): every customer's append-only tree,
-//! folded with the entries in the same batch, and the authenticated map
-//! built from those trees whenever a checkpoint is signed.
+//! kept up to date with the written batches by `crate::tree_keeper`, and
+//! the authenticated map built from those trees whenever a checkpoint is
+//! signed.
 //!
 //! Why the map is built at checkpoints and not per batch: every customer's
 //! sealed commitment takes a fresh nonce at every checkpoint (so watching it
@@ -46,6 +47,34 @@ impl RequestSeal {
         self.orders
             .iter()
             .any(|(seq, o)| *seq < size && o.is_none_or(|t| at_ms < t))
+    }
+}
+
+/// What a law-enforcement event adds to its customer's seals: its request,
+/// and for a received event under a non-disclosure order the order's expiry
+/// in ms (`Some(None)`: the order has no expiry).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SealOp {
+    pub request: String,
+    pub order: Option<Option<i64>>,
+}
+
+impl SealOp {
+    pub fn of(event: &custody_proto::Event) -> Option<Self> {
+        let kind = event.kind.as_ref()?;
+        let request = crate::fold::request_id(kind)?;
+        let order = match kind {
+            custody_proto::Kind::LawEnforcementRequestReceived(r) if r.nondisclosure_order => Some(
+                r.nondisclosure_expires_at
+                    .as_ref()
+                    .map(custody_proto::timestamp_ms),
+            ),
+            _ => None,
+        };
+        Some(SealOp {
+            request: request.to_string(),
+            order,
+        })
     }
 }
 
@@ -107,35 +136,19 @@ impl CustomerTree {
     /// Appends an entry of the customer: its leaf, and for a
     /// law-enforcement event its request (and the order a received event
     /// carries).
-    pub fn record(
-        &mut self,
-        seq: u64,
-        occurred_ms: i64,
-        hash: &Hash,
-        event: &custody_proto::Event,
-    ) {
+    pub fn record(&mut self, seq: u64, occurred_ms: i64, hash: &Hash, seal: Option<&SealOp>) {
         self.frontier.append(
             custody_verify::completeness::customer_leaf(seq, occurred_ms, hash),
             |_, _, _| {},
         );
         self.dirty = true;
-        let Some(kind) = event.kind.as_ref() else {
+        let Some(op) = seal else {
             return;
         };
-        let Some(request) = crate::fold::request_id(kind) else {
-            return;
-        };
-        let seal = self.requests.entry(request.to_string()).or_default();
+        let seal = self.requests.entry(op.request.clone()).or_default();
         seal.seqs.push(seq);
-        if let custody_proto::Kind::LawEnforcementRequestReceived(r) = kind {
-            if r.nondisclosure_order {
-                seal.orders.push((
-                    seq,
-                    r.nondisclosure_expires_at
-                        .as_ref()
-                        .map(custody_proto::timestamp_ms),
-                ));
-            }
+        if let Some(expiry) = op.order {
+            seal.orders.push((seq, expiry));
         }
     }
 

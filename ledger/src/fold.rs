@@ -16,12 +16,13 @@ use prost::Message;
 use rocksdb::WriteBatch;
 
 use crate::checkpoint::{Checkpoint, ShardHead};
-use crate::customers::{build_shard_map, CustomerTree, PublishedMaps};
+use crate::customers::{CustomerTree, PublishedMaps, SealOp};
 use crate::entry::{EntryParts, SourcePosition};
 use crate::keys::{self, *};
 use crate::merkle::{leaf_hash, Frontier, Hash};
 use crate::partition::partition_for;
 use crate::store::{encode_head, QuarantinedRecord, Result, Store, StoreError, StoredHead};
+use crate::tree_keeper::{ToStore, TreeBatch, TreeKeeper, Trees};
 
 /// Topic name recorded for events that arrive over HTTP or file import.
 pub const EMBEDDED_TOPIC: &str = "embedded";
@@ -127,8 +128,6 @@ struct ShardCursor {
     last_hash: Hash,
     frontier: Frontier,
     state: ShardState,
-    /// Every customer's tree in this shard.
-    customers: HashMap<String, CustomerTree>,
 }
 
 /// The single writer of a data directory.
@@ -141,76 +140,13 @@ pub struct Ledger {
     /// Batches written without the WAL (replayable sources) that RocksDB has
     /// not flushed yet; see [`Ledger::fold_replayable`].
     unflushed_without_wal: bool,
-    /// Map key (VRF output) of every customer seen, derived once each.
-    map_keys: HashMap<String, Hash>,
-    /// Derives the map keys of new customers on another core while the fold
-    /// goes on, so that a checkpoint rarely waits for a VRF evaluation.
-    deriver: KeyDeriver,
+    /// The customer trees and map keys, kept on another thread
+    /// (`crate::tree_keeper`); `None` without commitments.
+    keeper: Option<TreeKeeper>,
     /// Makes a batch fail on purpose, to test that a failed batch leaves
     /// memory as it was.
     #[cfg(test)]
     fault: Option<Fault>,
-}
-
-/// A worker thread that evaluates the VRF for customer ids sent to it.
-struct KeyDeriver {
-    requests: Option<std::sync::mpsc::Sender<String>>,
-    results: std::sync::mpsc::Receiver<(String, Hash)>,
-    /// Ids sent whose keys have not come back yet.
-    pending: HashSet<String>,
-}
-
-impl KeyDeriver {
-    fn start(secrets: std::sync::Arc<custody_verify::completeness::LedgerSecrets>) -> Self {
-        let (requests, inbox) = std::sync::mpsc::channel::<String>();
-        let (outbox, results) = std::sync::mpsc::channel();
-        let spawned = std::thread::Builder::new()
-            .name("custody-map-keys".into())
-            .spawn(move || {
-                for customer in inbox {
-                    let key = secrets.key_of(&customer);
-                    if outbox.send((customer, key)).is_err() {
-                        break;
-                    }
-                }
-            });
-        // Without the thread, keys are derived when a checkpoint needs them.
-        KeyDeriver {
-            requests: spawned.ok().map(|_| requests),
-            results,
-            pending: HashSet::new(),
-        }
-    }
-
-    fn send(&mut self, customer: &str) {
-        if self.pending.contains(customer) {
-            return;
-        }
-        if let Some(tx) = &self.requests {
-            if tx.send(customer.to_string()).is_ok() {
-                self.pending.insert(customer.to_string());
-            }
-        }
-    }
-
-    /// Every key sent for, waiting for those still under way.
-    fn collect(&mut self) -> Vec<(String, Hash)> {
-        let mut out = Vec::with_capacity(self.pending.len());
-        while !self.pending.is_empty() {
-            match self.results.recv() {
-                Ok((customer, key)) => {
-                    self.pending.remove(&customer);
-                    out.push((customer, key));
-                }
-                // The worker is gone: the rest are derived inline.
-                Err(_) => {
-                    self.pending.clear();
-                    self.requests = None;
-                }
-            }
-        }
-        out
-    }
 }
 
 /// A shard cursor's position: size, last hash, Merkle frontier.
@@ -306,16 +242,20 @@ impl Ledger {
                     last_hash: head.last_hash,
                     frontier,
                     state: ShardState::default(),
-                    customers: HashMap::new(),
                 },
             );
         }
         load_states(&store, &mut shards)?;
-        if options.commitments {
-            load_customer_trees(&store, &mut shards)?;
-        }
-        let map_keys = load_map_keys(&store)?;
-        let store_secrets = store.secrets_arc();
+        let keeper = if options.commitments {
+            let trees = load_customer_trees(&store, &shards)?;
+            Some(TreeKeeper::start(
+                store.clone(),
+                trees,
+                load_map_keys(&store)?,
+            )?)
+        } else {
+            None
+        };
         let offsets = store.offsets()?.into_iter().collect();
         let embedded_shards = match store.get(CF_META, META_EMBEDDED_SHARDS)? {
             Some(v) => v
@@ -344,8 +284,7 @@ impl Ledger {
             embedded_shards,
             options,
             unflushed_without_wal: false,
-            map_keys,
-            deriver: KeyDeriver::start(store_secrets),
+            keeper,
             #[cfg(test)]
             fault: None,
         })
@@ -467,19 +406,9 @@ impl Ledger {
         let mut undo = Undo::default();
         let result = self.fold_batch_or_leave_undo(records, wal, &mut undo);
         if result.is_err() {
+            // The customer trees are fed only written batches: nothing of
+            // theirs to put back.
             self.roll_back(undo);
-            // The customer trees are not in the undo log (a copy of every
-            // touched tree per batch cost the fold a tenth of its rate):
-            // they are read back from storage and brought up to the heads
-            // just restored, as on open.
-            if self.options.commitments {
-                for c in self.shards.values_mut() {
-                    c.customers.clear();
-                }
-                if let Err(e) = load_customer_trees(&self.store, &mut self.shards) {
-                    tracing::error!(error = %e, "re-reading the customer trees after a failed batch failed; reopen the ledger");
-                }
-            }
         }
         result
     }
@@ -545,6 +474,7 @@ impl Ledger {
         let cf_meta = self.store.cf(CF_META)?;
         let cf_quarantine = self.store.cf(CF_QUARANTINE)?;
         let commitments = self.options.commitments;
+        let mut tree_batch = TreeBatch::default();
 
         for (index, rec) in records.iter().enumerate() {
             let src = &rec.source;
@@ -645,7 +575,6 @@ impl Ledger {
                 last_hash: [0; 32],
                 frontier: Frontier::new(),
                 state: ShardState::default(),
-                customers: HashMap::new(),
             });
             let seq = cursor.size;
             let (verdicts, changes_state) = if self.options.policy {
@@ -699,19 +628,14 @@ impl Ledger {
                     hash,
                 );
                 if commitments {
-                    // One lookup for a known customer; a new one costs an
-                    // insert and a request for its map key.
-                    let customer = event.customer_id.as_str();
-                    if let Some(tree) = cursor.customers.get_mut(customer) {
-                        tree.record(seq, occurred, &hash, &event);
-                    } else {
-                        let mut tree = CustomerTree::default();
-                        tree.record(seq, occurred, &hash, &event);
-                        cursor.customers.insert(customer.to_string(), tree);
-                        if !self.map_keys.contains_key(customer) {
-                            self.deriver.send(customer);
-                        }
-                    }
+                    tree_batch.push(
+                        shard,
+                        seq,
+                        occurred,
+                        &hash,
+                        &event.customer_id,
+                        SealOp::of(&event),
+                    );
                 }
             }
             if let Some(request) = event.kind.as_ref().and_then(request_id) {
@@ -756,6 +680,13 @@ impl Ledger {
         // would disagree the other way round.
         self.offsets
             .extend(touched_offsets.into_iter().map(|(t, p, n)| ((t, p), n)));
+        if let Some(keeper) = &mut self.keeper {
+            if let Err(e) = keeper.record(tree_batch) {
+                // The batch stands; the trees are re-derived from the
+                // entries on the next open, and checkpoints fail until then.
+                tracing::error!(error = %e, "handing a batch to the customer trees failed");
+            }
+        }
         Ok(summary)
     }
 
@@ -777,170 +708,88 @@ impl Ledger {
             if same {
                 // A restarted writer publishes the maps of the checkpoint it
                 // finds (they are a function of the same state).
-                if self.options.commitments
+                if self.keeper.is_some()
                     && cp.vrf_key.is_some()
                     && self.store.published_maps().map(|m| m.checkpoint.number) != Some(cp.number)
                 {
-                    let shards = self.build_maps(cp.number, cp.issued_at_ms)?;
+                    let sizes = self.sizes();
+                    let keeper = self.keeper.as_mut().ok_or_else(no_keeper)?;
+                    let built = keeper.build(cp.number, cp.issued_at_ms, sizes)?;
+                    self.store_derived(None, built.stored)?;
                     self.store.publish_maps(PublishedMaps {
                         checkpoint: cp.clone(),
-                        shards,
+                        shards: built.maps,
                     });
                 }
                 return Ok(cp.clone());
             }
         }
         let number = latest.map_or(1, |cp| cp.number + 1);
-        let cp = if self.options.commitments {
-            let shards = self.build_maps(number, now_ms)?;
+        let sizes = self.sizes();
+        let cp = if let Some(keeper) = &mut self.keeper {
+            let built = keeper.build(number, now_ms, sizes)?;
             for h in &mut heads {
-                h.map_root = shards.get(&h.shard).map(|m| m.map.root());
+                h.map_root = built.maps.get(&h.shard).map(|m| m.map.root());
             }
             let vrf = hex::encode(self.store.secrets().vrf.public().as_bytes());
             let cp =
                 Checkpoint::sign_with(self.store.signing_key(), Some(vrf), number, now_ms, heads);
-            self.store_checkpoint(&cp)?;
+            self.store_derived(Some(&cp), built.stored)?;
             self.store.publish_maps(PublishedMaps {
                 checkpoint: cp.clone(),
-                shards,
+                shards: built.maps,
             });
             cp
         } else {
             let cp = Checkpoint::sign(self.store.signing_key(), number, now_ms, heads);
-            self.store_checkpoint(&cp)?;
+            self.store_derived(Some(&cp), ToStore::default())?;
             cp
         };
         Ok(cp)
     }
 
-    /// Stores a checkpoint, in the same write as the customer trees changed
-    /// since the last one (and the shard sizes they cover).
-    fn store_checkpoint(&mut self, cp: &Checkpoint) -> Result<()> {
-        let value = serde_json::to_vec(cp).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    fn sizes(&self) -> BTreeMap<u32, u64> {
+        self.shards.iter().map(|(s, c)| (*s, c.size)).collect()
+    }
+
+    /// Stores a checkpoint (if any) in one write with the derived data not
+    /// stored yet: the customer trees changed since the last write, with
+    /// each shard's size they cover (`customers_at`), and new map keys. The
+    /// trees are stored with each checkpoint and on close, not in every
+    /// batch (a put per touched customer per batch cost a fifth of the
+    /// fold's rate); on open, the entries past `customers_at` are replayed
+    /// into them. On a failed write the keeper is given them back.
+    fn store_derived(&mut self, cp: Option<&Checkpoint>, derived: ToStore) -> Result<()> {
         let mut batch = WriteBatch::default();
-        batch.put_cf(
-            self.store.cf(CF_CHECKPOINTS)?,
-            cp.number.to_be_bytes(),
-            value,
-        );
-        let names = self.persist_trees(&mut batch)?;
-        self.store.db.write(batch)?;
-        self.trees_persisted(names);
-        Ok(())
-    }
-
-    /// Adds every customer tree changed since they were last stored to
-    /// `batch`, with each shard's size (`customers_at`): the trees are kept
-    /// in memory by the fold and stored with each checkpoint and on close,
-    /// not in every batch (a put per touched customer per batch cost a fifth
-    /// of the fold's rate). On open, the entries past `customers_at` are
-    /// replayed into them. Returns what to mark clean once written.
-    fn persist_trees(&self, batch: &mut WriteBatch) -> Result<Vec<(u32, String)>> {
-        let mut names = Vec::new();
-        if !self.options.commitments {
-            return Ok(names);
+        if let Some(cp) = cp {
+            let value = serde_json::to_vec(cp).map_err(|e| StoreError::Invalid(e.to_string()))?;
+            batch.put_cf(
+                self.store.cf(CF_CHECKPOINTS)?,
+                cp.number.to_be_bytes(),
+                value,
+            );
         }
-        let cf = self.store.cf(CF_CUSTOMERS)?;
-        let meta = self.store.cf(CF_META)?;
-        for (shard, cursor) in &self.shards {
-            for (customer, tree) in &cursor.customers {
-                if tree.dirty {
-                    batch.put_cf(cf, keys::customer_tree(*shard, customer), tree.encode()?);
-                    names.push((*shard, customer.clone()));
-                }
+        if self.keeper.is_some() {
+            let trees = self.store.cf(CF_CUSTOMERS)?;
+            for (shard, customer, value) in &derived.trees {
+                batch.put_cf(trees, keys::customer_tree(*shard, customer), value);
             }
-            batch.put_cf(meta, keys::customers_at(*shard), cursor.size.to_be_bytes());
-        }
-        Ok(names)
-    }
-
-    fn trees_persisted(&mut self, names: Vec<(u32, String)>) {
-        for (shard, customer) in names {
-            if let Some(t) = self
-                .shards
-                .get_mut(&shard)
-                .and_then(|c| c.customers.get_mut(&customer))
-            {
-                t.dirty = false;
+            let map_keys = self.store.cf(CF_MAP_KEYS)?;
+            for (customer, key) in &derived.map_keys {
+                batch.put_cf(map_keys, customer.as_bytes(), key);
+            }
+            let meta = self.store.cf(CF_META)?;
+            for (shard, cursor) in &self.shards {
+                batch.put_cf(meta, keys::customers_at(*shard), cursor.size.to_be_bytes());
             }
         }
-    }
-
-    /// Derives the map key of every customer that has none yet (a VRF
-    /// evaluation each, spread over the cores) and stores them.
-    fn derive_map_keys(&mut self) -> Result<()> {
-        let mut derived = self.deriver.collect();
-        self.map_keys.extend(derived.iter().cloned());
-        let mut missing: Vec<String> = self
-            .shards
-            .values()
-            .flat_map(|c| c.customers.keys())
-            .filter(|c| !self.map_keys.contains_key(*c))
-            .cloned()
-            .collect();
-        missing.sort_unstable();
-        missing.dedup();
-        let secrets = self.store.secrets();
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let chunk = missing.len().div_ceil(threads).max(1);
-        let inline: Vec<(String, Hash)> = std::thread::scope(|scope| {
-            let handles: Vec<_> = missing
-                .chunks(chunk)
-                .map(|part| {
-                    scope.spawn(move || {
-                        part.iter()
-                            .map(|c| (c.clone(), secrets.key_of(c)))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
-                .collect()
-        });
-        if inline.len() != missing.len() {
-            return Err(StoreError::Invalid("deriving map keys failed".into()));
+        if let Err(e) = self.store.db.write(batch) {
+            if let Some(keeper) = &mut self.keeper {
+                keeper.not_stored(derived);
+            }
+            return Err(e.into());
         }
-        derived.extend(inline);
-        if derived.is_empty() {
-            return Ok(());
-        }
-        let cf = self.store.cf(CF_MAP_KEYS)?;
-        let mut batch = WriteBatch::default();
-        for (customer, key) in &derived {
-            batch.put_cf(cf, customer.as_bytes(), key);
-        }
-        self.store.db.write(batch)?;
-        self.map_keys.extend(derived);
         Ok(())
-    }
-
-    /// Every shard's customer map at the current heads, for checkpoint
-    /// `number` signed at `issued_at_ms`.
-    fn build_maps(
-        &mut self,
-        number: u64,
-        issued_at_ms: i64,
-    ) -> Result<BTreeMap<u32, crate::customers::ShardMap>> {
-        self.derive_map_keys()?;
-        let secrets = self.store.secrets();
-        let mut out = BTreeMap::new();
-        for (shard, cursor) in &self.shards {
-            let store = &self.store;
-            let size = cursor.size;
-            let map = build_shard_map(
-                *shard,
-                &cursor.customers,
-                number,
-                issued_at_ms,
-                secrets,
-                &self.map_keys,
-                |customer| store.customer_leaves(customer, *shard, size),
-            )?;
-            out.insert(*shard, map);
-        }
-        Ok(out)
     }
 
     /// Stores a bearer token's grant under the token's SHA-256 (`tokens`
@@ -962,17 +811,20 @@ impl Drop for Ledger {
             tracing::error!(error = %e, "flushing unlogged batches on close failed; they will be re-read from their source");
             return;
         }
-        let mut batch = WriteBatch::default();
-        let written = self
-            .persist_trees(&mut batch)
-            .and_then(|names| Ok((self.store.db.write(batch)?, names)));
-        match written {
-            Ok(((), names)) => self.trees_persisted(names),
-            Err(e) => {
-                tracing::warn!(error = %e, "storing the customer trees on close failed; the next open re-derives them from the entries")
-            }
+        let Some(keeper) = &mut self.keeper else {
+            return;
+        };
+        let stored = keeper
+            .take_unstored()
+            .and_then(|derived| self.store_derived(None, derived));
+        if let Err(e) = stored {
+            tracing::warn!(error = %e, "storing the customer trees on close failed; the next open re-derives them from the entries");
         }
     }
+}
+
+fn no_keeper() -> StoreError {
+    StoreError::Invalid("customer commitments are off".into())
 }
 
 /// Keeps a record that cannot be folded, with its position and the reason.
@@ -1135,7 +987,9 @@ fn write_state(
     Ok(())
 }
 
-fn load_customer_trees(store: &Store, shards: &mut BTreeMap<u32, ShardCursor>) -> Result<()> {
+/// The customer trees as stored, brought up to the shards' heads.
+fn load_customer_trees(store: &Store, shards: &BTreeMap<u32, ShardCursor>) -> Result<Trees> {
+    let mut trees = Trees::new();
     let cf = store.cf(CF_CUSTOMERS)?;
     for item in store.db.iterator_cf(cf, rocksdb::IteratorMode::Start) {
         let (k, v) = item?;
@@ -1146,17 +1000,18 @@ fn load_customer_trees(store: &Store, shards: &mut BTreeMap<u32, ShardCursor>) -
         let (shard, customer) =
             keys::parse_customer_tree(&k).ok_or_else(|| corrupt("undecodable key".into()))?;
         let tree = CustomerTree::decode(&v).map_err(corrupt)?;
-        let Some(cursor) = shards.get_mut(&shard) else {
+        if !shards.contains_key(&shard) {
             return Err(corrupt(format!(
                 "tree for shard {shard}, which has no head"
             )));
-        };
-        cursor.customers.insert(customer, tree);
+        }
+        trees.entry(shard).or_default().insert(customer, tree);
     }
     // Entries folded after the trees were last stored (a crash, or a close
     // whose write failed) are replayed into them; a shard without the
     // marker is derived from its first entry.
-    for (shard, cursor) in shards.iter_mut() {
+    for (shard, cursor) in shards {
+        let customers = trees.entry(*shard).or_default();
         let from = match store.get(CF_META, &keys::customers_at(*shard))? {
             Some(v) => <[u8; 8]>::try_from(v.as_slice())
                 .map(u64::from_be_bytes)
@@ -1165,7 +1020,7 @@ fn load_customer_trees(store: &Store, shards: &mut BTreeMap<u32, ShardCursor>) -
                     reason: "not a u64".into(),
                 })?,
             None => {
-                cursor.customers.clear();
+                customers.clear();
                 0
             }
         };
@@ -1183,14 +1038,13 @@ fn load_customer_trees(store: &Store, shards: &mut BTreeMap<u32, ShardCursor>) -
                 continue;
             }
             let occurred = event.occurred_at.as_ref().map(timestamp_ms).unwrap_or(0);
-            cursor
-                .customers
+            customers
                 .entry(event.customer_id.clone())
                 .or_default()
-                .record(seq, occurred, &hash, &event);
+                .record(seq, occurred, &hash, SealOp::of(&event).as_ref());
         }
     }
-    Ok(())
+    Ok(trees)
 }
 
 fn load_map_keys(store: &Store) -> Result<HashMap<String, Hash>> {
@@ -1410,15 +1264,15 @@ mod tests {
     }
 
     /// Every customer tree (shard, customer, size, root, requests), sorted.
-    fn tree_summary(l: &Ledger) -> Vec<(u32, String, u64, Hash, String)> {
-        let mut out: Vec<_> = l
-            .shards
-            .iter()
+    fn tree_summary(l: &mut Ledger) -> Vec<(u32, String, u64, Hash, String)> {
+        let trees = l.keeper.as_mut().expect("commitments on").snapshot();
+        let mut out: Vec<_> = trees
+            .into_iter()
             .flat_map(|(s, c)| {
-                c.customers.iter().map(move |(n, t)| {
+                c.into_iter().map(move |(n, t)| {
                     (
-                        *s,
-                        n.clone(),
+                        s,
+                        n,
                         t.frontier.size(),
                         t.frontier.root(),
                         format!("{:?}", t.requests),
@@ -1484,7 +1338,7 @@ mod tests {
             let dir = tempfile::tempdir().expect("tmp");
             let mut l = Ledger::open(dir.path()).expect("open");
             l.fold(&first).expect("fold");
-            let (heads, state, trees) = (l.heads(), states(&l), tree_summary(&l));
+            let (heads, state, trees) = (l.heads(), states(&l), tree_summary(&mut l));
 
             l.fault = Some(fault);
             let failed = if replayable {
@@ -1496,13 +1350,21 @@ mod tests {
             l.fault = None;
             assert_eq!(l.heads(), heads, "{fault:?}: heads moved");
             assert_eq!(states(&l), state, "{fault:?}: policy state moved");
-            assert_eq!(tree_summary(&l), trees, "{fault:?}: customer trees moved");
+            assert_eq!(
+                tree_summary(&mut l),
+                trees,
+                "{fault:?}: customer trees moved"
+            );
             assert_eq!(l.next_offset("t", 0), 3, "{fault:?}");
             assert_eq!(l.next_offset("t", 2), 0, "{fault:?}");
 
             l.fold(&next).expect("the ledger stays usable");
             assert_eq!(l.heads(), reference.heads(), "{fault:?}");
-            assert_eq!(tree_summary(&l), tree_summary(&reference), "{fault:?}");
+            assert_eq!(
+                tree_summary(&mut l),
+                tree_summary(&mut reference),
+                "{fault:?}"
+            );
             assert_eq!(states(&l), states(&reference), "{fault:?}");
             let report = crate::verify_store(l.store(), None, |_| {}).expect("verify");
             assert!(report.ok(), "{fault:?}: {:?}", report.problems);
@@ -1555,14 +1417,13 @@ mod tests {
                 )
             })
             .collect();
-        let trees = |l: &Ledger| -> Vec<(u32, String, u64, Hash)> {
-            let mut out: Vec<_> = l
-                .shards
-                .iter()
+        let trees = |l: &mut Ledger| -> Vec<(u32, String, u64, Hash)> {
+            let trees = l.keeper.as_mut().expect("commitments on").snapshot();
+            let mut out: Vec<_> = trees
+                .into_iter()
                 .flat_map(|(s, c)| {
-                    c.customers
-                        .iter()
-                        .map(move |(n, t)| (*s, n.clone(), t.frontier.size(), t.frontier.root()))
+                    c.into_iter()
+                        .map(move |(n, t)| (s, n, t.frontier.size(), t.frontier.root()))
                 })
                 .collect();
             out.sort();
@@ -1572,12 +1433,12 @@ mod tests {
         l.fold(&records[..30]).expect("fold");
         l.checkpoint(1).expect("checkpoint");
         l.fold(&records[30..]).expect("fold");
-        let expected = trees(&l);
+        let expected = trees(&mut l);
         assert_eq!(expected.iter().map(|t| t.2).sum::<u64>(), 60);
         // Stored on close; read back as they were.
         drop(l);
-        let l = Ledger::open(dir.path()).expect("reopen");
-        assert_eq!(trees(&l), expected);
+        let mut l = Ledger::open(dir.path()).expect("reopen");
+        assert_eq!(trees(&mut l), expected);
         drop(l);
         // As after a crash past the last stored trees: the trees and the
         // marker say 10 entries of shard 0; then shard 1 without a marker
@@ -1592,8 +1453,7 @@ mod tests {
         let stored_at_10: Vec<(String, Vec<u8>)> = {
             let mut p = Ledger::open(scratch.path()).expect("open");
             p.fold(&partial).expect("fold");
-            p.shards[&0]
-                .customers
+            p.keeper.as_mut().expect("commitments on").snapshot()[&0]
                 .iter()
                 .map(|(n, t)| (n.clone(), t.encode().expect("encode")))
                 .collect()
@@ -1622,8 +1482,8 @@ mod tests {
                 .put_cf(cf, keys::customer_tree(1, "c1"), &stale)
                 .expect("write");
         }
-        let reopened = Ledger::open(dir.path()).expect("reopen");
-        assert_eq!(trees(&reopened), expected);
+        let mut reopened = Ledger::open(dir.path()).expect("reopen");
+        assert_eq!(trees(&mut reopened), expected);
         let report = crate::verify_store(reopened.store(), None, |_| {}).expect("verify");
         assert!(report.ok(), "{:?}", report.problems);
     }

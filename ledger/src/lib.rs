@@ -14,6 +14,7 @@ pub mod keys;
 pub mod partition;
 pub mod rebuild;
 pub mod store;
+mod tree_keeper;
 pub mod verify;
 pub mod verify_maps;
 

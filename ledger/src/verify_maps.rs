@@ -121,7 +121,12 @@ pub fn verify_customer_maps(store: &Store, problems: &mut Vec<Problem>) -> Resul
                 .or_default()
                 .entry(item.event.customer_id.clone())
                 .or_default()
-                .record(seq, occurred, &hash, &item.event);
+                .record(
+                    seq,
+                    occurred,
+                    &hash,
+                    crate::customers::SealOp::of(&item.event).as_ref(),
+                );
         };
         if seq < size_at(shard) {
             add(&mut trees);

@@ -83,8 +83,35 @@ fn expand_seed(seed: &[u8; 32]) -> ([u8; 32], [u8; 32]) {
 /// `curve25519-dalek` accepts both (it reduces y and ignores the sign of 0),
 /// so a point is accepted only if it re-encodes to the same bytes.
 fn string_to_point(bytes: &[u8; 32]) -> Option<EdwardsPoint> {
-    let point = CompressedEdwardsY(*bytes).decompress()?;
-    (point.compress().as_bytes() == bytes).then_some(point)
+    if !is_canonical_encoding(bytes) {
+        return None;
+    }
+    CompressedEdwardsY(*bytes).decompress()
+}
+
+/// The two encodings RFC 8032 refuses and `curve25519-dalek` accepts,
+/// checked on the bytes: a y of p or more (only the 19 values from p to
+/// 2^255 - 1), and x = 0 (y = 1 or y = p - 1, the only points with x = 0)
+/// with the sign bit set. Checking the bytes instead of re-encoding the
+/// point saves a field inversion per hash-to-curve try, which is most of
+/// the cost of a map key.
+fn is_canonical_encoding(bytes: &[u8; 32]) -> bool {
+    let mut y = *bytes;
+    let sign = y[31] >> 7;
+    y[31] &= 0x7f;
+    // p = 2^255 - 19, little-endian: ed ff .. ff 7f.
+    let top_all_ones = y[1..31].iter().all(|&b| b == 0xff) && y[31] == 0x7f;
+    if top_all_ones && y[0] >= 0xed {
+        return false;
+    }
+    if sign == 1 {
+        let is_one = y[0] == 1 && y[1..].iter().all(|&b| b == 0);
+        let is_p_minus_one = top_all_ones && y[0] == 0xec;
+        if is_one || is_p_minus_one {
+            return false;
+        }
+    }
+    true
 }
 
 /// ECVRF_encode_to_curve_try_and_increment (5.4.1.1): hash with a one-byte
@@ -221,10 +248,14 @@ impl VrfSecretKey {
     }
 
     /// The VRF output for alpha (the beta of [`VrfSecretKey::prove`]).
+    ///
+    /// Computed without the proof: beta depends only on Gamma = x * H, so
+    /// the nonce, the challenge and their three scalar multiplications are
+    /// skipped (a test checks it equals the proof's hash).
     pub fn output(&self, alpha: &[u8]) -> [u8; 64] {
-        self.prove(alpha)
-            .to_hash()
-            .expect("a proof this key made decodes")
+        let h = encode_to_curve(self.public.as_bytes(), alpha)
+            .expect("encode_to_curve fails with probability 2^-256");
+        gamma_to_hash(&(self.x * h))
     }
 }
 
@@ -449,6 +480,54 @@ mod tests {
                 "Example {example}: verify"
             );
             assert_eq!(sk.output(&alpha), beta);
+        }
+    }
+
+    /// The byte check accepts exactly what decoding and re-encoding with
+    /// `curve25519-dalek` keeps, on every edge case and random bytes.
+    #[test]
+    fn canonical_check_matches_re_encoding() {
+        let roundtrip = |b: &[u8; 32]| {
+            CompressedEdwardsY(*b)
+                .decompress()
+                .map(|p| p.compress().as_bytes() == b)
+        };
+        let mut cases: Vec<[u8; 32]> = Vec::new();
+        for low in 0xe0..=0xffu8 {
+            for sign in [0u8, 0x80] {
+                let mut b = [0xffu8; 32];
+                b[0] = low;
+                b[31] = 0x7f | sign;
+                cases.push(b);
+            }
+        }
+        for sign in [0u8, 0x80] {
+            let mut one = [0u8; 32];
+            one[0] = 1;
+            one[31] |= sign;
+            cases.push(one);
+            let mut zero = [0u8; 32];
+            zero[31] |= sign;
+            cases.push(zero);
+        }
+        let mut seed = [7u8; 64];
+        for _ in 0..2000 {
+            seed = Sha512::digest(seed).into();
+            cases.push(seed[..32].try_into().unwrap());
+        }
+        for b in cases {
+            if let Some(same) = roundtrip(&b) {
+                assert_eq!(is_canonical_encoding(&b), same, "{}", hex::encode(b));
+            }
+        }
+    }
+
+    #[test]
+    fn fast_output_equals_the_proof_hash() {
+        for i in 0..64u8 {
+            let key = VrfSecretKey::from_seed(&[i; 32]);
+            let alpha = vec![i; i as usize];
+            assert_eq!(key.output(&alpha), key.prove(&alpha).to_hash().unwrap());
         }
     }
 
