@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use custody_ingest::{parse_batch, Format};
+use custody_ingest::{parse_external, Arrival, Format};
 use custody_proto::Event;
 
 pub fn run(
@@ -28,7 +28,10 @@ pub fn run(
         if line.trim().is_empty() {
             continue;
         }
-        let mut accepted = parse_batch(Format::Json, line.as_bytes())
+        // Checked as the receiving end will check it (a forged report read
+        // is refused here rather than quarantined there); the clock skew
+        // is judged by the receiver, against its arrival time.
+        let mut accepted = parse_external(Format::Json, line.as_bytes(), &Arrival::now(None))
             .map_err(|e| anyhow::anyhow!("{} line {}: {}", file.display(), i + 1, e.message))?;
         events.push(accepted.remove(0).event);
     }

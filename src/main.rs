@@ -41,6 +41,28 @@ struct DataArg {
     data: PathBuf,
 }
 
+/// How far an event from outside may be dated after its arrival.
+#[derive(clap::Args, Clone, Copy)]
+struct SkewArg {
+    /// Refuse (HTTP 422) or quarantine (Kafka, files) an event whose
+    /// occurredAt is later than its arrival (the Kafka record's timestamp;
+    /// the time of the request or of the import) by more than this many
+    /// seconds. 0 turns the check off.
+    #[arg(
+        long = "max-clock-skew",
+        env = "CUSTODY_MAX_CLOCK_SKEW",
+        default_value_t = 300
+    )]
+    max_clock_skew: u64,
+}
+
+impl SkewArg {
+    fn ms(self) -> Option<i64> {
+        (self.max_clock_skew > 0)
+            .then(|| i64::try_from(self.max_clock_skew.saturating_mul(1000)).unwrap_or(i64::MAX))
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve the HTTP API over the ledger; with --kafka, also fold a Kafka topic.
@@ -61,6 +83,8 @@ enum Command {
         /// Without it: custody.invalid/ and 16 hex digits of SHA-256(public key).
         #[arg(long, env = "CUSTODY_LOG_NAME", value_parser = parse_log_name)]
         log_name: Option<String>,
+        #[command(flatten)]
+        skew: SkewArg,
         #[command(flatten)]
         kafka: KafkaArgs,
     },
@@ -93,6 +117,8 @@ enum Command {
         /// json | protobuf (default: by file extension).
         #[arg(long)]
         format: Option<String>,
+        #[command(flatten)]
+        skew: SkewArg,
         file: PathBuf,
     },
     /// Re-verify every entry, link, Merkle node, head and checkpoint signature.
@@ -198,10 +224,11 @@ struct KafkaArgs {
 }
 
 impl KafkaArgs {
-    fn consumer(&self) -> Option<ConsumerConfig> {
+    fn consumer(&self, max_skew_ms: Option<i64>) -> Option<ConsumerConfig> {
         self.kafka.as_deref().map(|b| {
             let mut c = ConsumerConfig::new(b, &self.topic, &self.group);
             c.partitions = self.partitions.clone();
+            c.max_skew_ms = max_skew_ms;
             c
         })
     }
@@ -320,11 +347,19 @@ fn run(cli: Cli) -> Result<()> {
             listen,
             checkpoint_interval_ms,
             log_name,
+            skew,
             kafka,
         } => {
             let ledger = open_ledger(&data.data)?;
             let interval = std::time::Duration::from_millis(checkpoint_interval_ms);
-            serve(ledger, listen, interval, kafka.consumer(), log_name)
+            serve(
+                ledger,
+                listen,
+                interval,
+                kafka.consumer(skew.ms()),
+                log_name,
+                skew.ms(),
+            )
         }
         Command::Emit {
             kafka,
@@ -341,7 +376,12 @@ fn run(cli: Cli) -> Result<()> {
             batch,
             &file,
         ),
-        Command::Import { data, format, file } => {
+        Command::Import {
+            data,
+            format,
+            skew,
+            file,
+        } => {
             let format = match format.as_deref() {
                 None => format_for(&file),
                 Some("json") | Some("jsonl") => Format::Json,
@@ -350,7 +390,7 @@ fn run(cli: Cli) -> Result<()> {
             };
             let folder = Folder::open(open_ledger(&data.data)?);
             let started = Instant::now();
-            let s = import_with_progress(&folder, &file, format)?;
+            let s = import_with_progress(&folder, &file, format, skew.ms())?;
             let elapsed = started.elapsed();
             let cp = folder.lock()?.checkpoint(custody_query::now_ms())?;
             println!("{}", serde_json::to_string(&s)?);
@@ -414,8 +454,9 @@ fn run(cli: Cli) -> Result<()> {
                     open_ledger(&data.data)?,
                     listen,
                     custody_query::checkpoints::DEFAULT_INTERVAL,
-                    kafka.consumer(),
+                    kafka.consumer(Some(custody_ingest::DEFAULT_MAX_SKEW_MS)),
                     None,
+                    Some(custody_ingest::DEFAULT_MAX_SKEW_MS),
                 );
             }
             let mut ledger = open_ledger(&data.data)?;
@@ -455,6 +496,7 @@ fn run(cli: Cli) -> Result<()> {
                 custody_query::checkpoints::DEFAULT_INTERVAL,
                 None,
                 None,
+                Some(custody_ingest::DEFAULT_MAX_SKEW_MS),
             )
         }
         Command::Key {
@@ -660,6 +702,7 @@ fn serve(
     checkpoint_interval: std::time::Duration,
     kafka: Option<ConsumerConfig>,
     log_name: Option<String>,
+    max_skew_ms: Option<i64>,
 ) -> Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
@@ -667,6 +710,7 @@ fn serve(
         if let Some(name) = log_name {
             state.log_name = name;
         }
+        state.max_skew_ms = max_skew_ms;
         let checkpointer = custody_query::checkpoints::Checkpointer::start(
             state.ledger.clone(),
             checkpoint_interval,
@@ -743,7 +787,12 @@ async fn shutdown_signal() {
 /// Imports with a progress display: for a file, a bar by bytes read with
 /// percentage, rate and ETA; for standard input (size unknown), a spinner
 /// with the rate.
-fn import_with_progress(folder: &Folder, file: &Path, format: Format) -> Result<ImportSummary> {
+fn import_with_progress(
+    folder: &Folder,
+    file: &Path,
+    format: Format,
+    max_skew_ms: Option<i64>,
+) -> Result<ImportSummary> {
     let started = Instant::now();
     let message = |s: &ImportSummary| {
         format!(
@@ -770,7 +819,7 @@ fn import_with_progress(folder: &Folder, file: &Path, format: Format) -> Result<
         let reader = bar.wrap_read(f);
         (bar, Box::new(reader))
     };
-    let s = import_reader(folder, reader, file, format, |s| {
+    let s = import_reader(folder, reader, file, format, max_skew_ms, |s| {
         bar.set_message(message(s));
     })?;
     bar.finish_and_clear();

@@ -72,6 +72,35 @@ fn http_intake_accepts_json_and_protobuf_and_refuses_bad_input() {
     assert_eq!(status, 422);
     assert!(body.contains("custmerId"), "{body}");
 
+    // Times outside years 1-9999, an event dated well after its arrival
+    // (default skew 300 s), and a forged report read: 422 naming the field.
+    for (body, field, words) in [
+        (
+            EVENT.replace("h-1", "h-7").replace("2026-02-01T10:00:00Z", "0000-06-01T00:00:00Z"),
+            "occurredAt",
+            "years 1 to 9999",
+        ),
+        (
+            EVENT.replace("h-1", "h-7").replace("2026-02-01T10:00:00Z", "2999-01-01T00:00:00Z"),
+            "occurredAt",
+            "allowed clock skew of 300 s",
+        ),
+        (
+            EVENT.replace("h-1", "h-7").replace(
+                r#""dataAccessed":{"purpose":"PURPOSE_PROVIDING_SUPPORT","categories":["DATA_CATEGORY_CUSTOMER"]}"#,
+                r#""reportRead":{"report":"access-history"}"#,
+            ),
+            "reportRead",
+            "recorded by Custody itself",
+        ),
+    ] {
+        let (status, answer) = server.request("POST", "/v1/events", &ct_json, body.as_bytes());
+        assert_eq!(status, 422, "{body}: {answer}");
+        let err = json(&answer);
+        assert_eq!(err["field"], field, "{answer}");
+        assert!(err["error"].as_str().unwrap_or_default().contains(words), "{answer}");
+    }
+
     // Unsupported media type.
     let (status, _) = server.request(
         "POST",

@@ -154,6 +154,19 @@ fn garbage_records_are_quarantined_with_reasons_and_valid_ones_fold() {
     let mut missing = good.clone();
     missing.event_id = "g-3".into();
     missing.occurred_at = None;
+    let mut far = good.clone();
+    far.event_id = "g-4".into();
+    far.occurred_at = Some(custody_proto::Timestamp {
+        seconds: 1 << 62,
+        nanos: 0,
+    });
+    // A day after the record's timestamp (the broker's create time, now).
+    let mut future = good.clone();
+    future.event_id = "g-5".into();
+    future.occurred_at = Some(custody_proto::timestamp_from_ms(
+        custody_query::now_ms() + 86_400_000,
+    ));
+    let forged_read = custody_proto::event_from_json(r#"{"eventId":"g-6","customerId":"c-g","occurredAt":"2026-03-01T00:00:00Z","actor":{"id":"a","role":"ROLE_SUPPORT_ENGINEER"},"reportRead":{"report":"access-history"}}"#).unwrap();
     let mut random = vec![0u8; 300];
     let mut x: u64 = 42;
     for b in random.iter_mut() {
@@ -184,6 +197,21 @@ fn garbage_records_are_quarantined_with_reasons_and_valid_ones_fold() {
             prost::Message::encode_to_vec(&missing),
             "occurredAt",
         ),
+        (
+            "far",
+            prost::Message::encode_to_vec(&far),
+            "field `occurredAt`: 4611686018427387904 seconds since 1970 is outside years 1 to 9999",
+        ),
+        (
+            "future",
+            prost::Message::encode_to_vec(&future),
+            "later than the event's arrival",
+        ),
+        (
+            "read",
+            prost::Message::encode_to_vec(&forged_read),
+            "field `reportRead`: reportRead events are recorded by Custody itself",
+        ),
     ];
     let rt = runtime();
     rt.block_on(async {
@@ -213,7 +241,7 @@ fn garbage_records_are_quarantined_with_reasons_and_valid_ones_fold() {
     assert_eq!(s["entries"].as_u64().unwrap(), valid + 1, "{s}");
     let (_, metrics) = server.request("GET", "/metrics", &[], b"");
     assert!(
-        metrics.contains("custody_quarantined_total{topic=\"custody.events\",partition=\"0\"} 6"),
+        metrics.contains("custody_quarantined_total{topic=\"custody.events\",partition=\"0\"} 9"),
         "{metrics}"
     );
     server.stop();

@@ -18,7 +18,7 @@ use custody_ledger::Outcome;
 use serde_json::json;
 
 use crate::folder::{Batch, FoldError, Folder, Redelivery};
-use crate::intake::{parse_batch, Format};
+use crate::intake::{parse_external, Arrival, Format};
 use crate::kafka::Emitter;
 
 /// Largest accepted request body.
@@ -47,6 +47,9 @@ pub struct Intake {
     /// instead of straight into this node's ledger.
     pub emitter: Option<Arc<Emitter>>,
     pub authorize: Authorizer,
+    /// How far an event's `occurredAt` may be ahead of its arrival
+    /// (`None`: no limit).
+    pub max_skew_ms: Option<i64>,
 }
 
 /// An error answer: status plus a JSON body naming what was wrong. The query
@@ -137,7 +140,8 @@ async fn post_events(
 ) -> Result<Json<serde_json::Value>, HttpError> {
     (intake.authorize)(headers.clone()).await?;
     let format = format_of(&headers)?;
-    let accepted = parse_batch(format, &body).map_err(|e| HttpError {
+    let arrival = Arrival::now(intake.max_skew_ms);
+    let accepted = parse_external(format, &body, &arrival).map_err(|e| HttpError {
         status: StatusCode::UNPROCESSABLE_ENTITY,
         message: e.to_string(),
         field: e.field.clone(),
@@ -232,6 +236,7 @@ mod tests {
             folder: Folder::open(Ledger::open(dir).expect("open")),
             emitter: None,
             authorize,
+            max_skew_ms: Some(crate::intake::DEFAULT_MAX_SKEW_MS),
         }
     }
 

@@ -12,7 +12,7 @@ use custody_ledger::{Record, SourcePosition};
 use prost::Message;
 
 use crate::folder::{Batch, FoldError, Folder, Redelivery};
-use crate::intake::{parse_batch, Format};
+use crate::intake::{parse_external, Arrival, Format};
 
 /// Records folded per batch.
 pub const IMPORT_BATCH: usize = 4096;
@@ -61,6 +61,7 @@ pub fn import_file(
     folder: &Folder,
     path: &Path,
     format: Format,
+    max_skew_ms: Option<i64>,
     progress: impl FnMut(&ImportSummary),
 ) -> Result<ImportSummary, ImportError> {
     let reader: Box<dyn Read> = if path.as_os_str() == "-" {
@@ -71,7 +72,7 @@ pub fn import_file(
             source,
         })?)
     };
-    import_reader(folder, reader, path, format, progress)
+    import_reader(folder, reader, path, format, max_skew_ms, progress)
 }
 
 /// The source topic of an import: `import:<file name>` (`import:-` for
@@ -88,12 +89,14 @@ pub fn import_topic(path: &Path) -> String {
 
 /// Imports from `reader`, naming positions after `path` (`-` for standard
 /// input). The caller may wrap the reader, e.g. to count bytes for a
-/// progress bar.
+/// progress bar. An event dated later than `max_skew_ms` after the
+/// import's start is quarantined (`None`: no limit, for historical data).
 pub fn import_reader(
     folder: &Folder,
     reader: impl Read,
     path: &Path,
     format: Format,
+    max_skew_ms: Option<i64>,
     mut progress: impl FnMut(&ImportSummary),
 ) -> Result<ImportSummary, ImportError> {
     let name = path.display().to_string();
@@ -102,6 +105,7 @@ pub fn import_reader(
         source,
     };
     let topic = import_topic(path);
+    let arrival = Arrival::now(max_skew_ms);
     let mut summary = ImportSummary::default();
     let mut pending: Vec<Item> = Vec::with_capacity(IMPORT_BATCH);
     let mut reader = BufReader::with_capacity(1 << 20, reader);
@@ -131,11 +135,11 @@ pub fn import_reader(
         };
         pending.push(item);
         if pending.len() >= IMPORT_BATCH {
-            fold_items(folder, &topic, format, &mut pending, &mut summary)?;
+            fold_items(folder, &topic, format, &arrival, &mut pending, &mut summary)?;
             progress(&summary);
         }
     }
-    fold_items(folder, &topic, format, &mut pending, &mut summary)?;
+    fold_items(folder, &topic, format, &arrival, &mut pending, &mut summary)?;
     progress(&summary);
     Ok(summary)
 }
@@ -188,6 +192,7 @@ fn fold_items(
     folder: &Folder,
     topic: &str,
     format: Format,
+    arrival: &Arrival,
     items: &mut Vec<Item>,
     summary: &mut ImportSummary,
 ) -> Result<(), ImportError> {
@@ -207,7 +212,7 @@ fn fold_items(
             Format::Json => item.bytes.trim_ascii_end(),
             _ => &item.bytes[..],
         };
-        match parse_batch(single, body) {
+        match parse_external(single, body, arrival) {
             // The decoded events go to the fold with their bytes, so they
             // are not decoded again there. (A JSON line holding an array
             // gives several events; all of them fold, where only the first
@@ -308,7 +313,7 @@ mod tests {
         ];
         std::fs::write(&file, lines.join("\n")).expect("write");
         let folder = Folder::open(Ledger::open(&dir.path().join("data")).expect("open"));
-        let first = import_file(&folder, &file, Format::Json, |_| {}).expect("import");
+        let first = import_file(&folder, &file, Format::Json, None, |_| {}).expect("import");
         assert_eq!(
             (first.read, first.folded, first.quarantined),
             (3, 2, 1),
@@ -332,7 +337,7 @@ mod tests {
         assert_eq!(quarantined.len(), 1);
         assert_eq!(quarantined[0].offset, 2, "line numbers are the positions");
 
-        let again = import_file(&folder, &file, Format::Json, |_| {}).expect("import");
+        let again = import_file(&folder, &file, Format::Json, None, |_| {}).expect("import");
         assert_eq!(
             (again.folded, again.duplicates, again.already_folded),
             (0, 2, 1),
@@ -350,7 +355,7 @@ mod tests {
         bytes.push(b'\n');
         std::fs::write(&file, bytes).expect("write");
         let folder = Folder::open(Ledger::open(&dir.path().join("data")).expect("open"));
-        let s = import_file(&folder, &file, Format::Json, |_| {}).expect("import");
+        let s = import_file(&folder, &file, Format::Json, None, |_| {}).expect("import");
         assert_eq!((s.read, s.folded, s.quarantined), (3, 1, 2), "{s:?}");
         let q = folder
             .lock()

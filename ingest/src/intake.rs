@@ -40,6 +40,78 @@ pub struct IntakeError {
 /// Largest accepted batch body and single event.
 pub const MAX_EVENT_BYTES: usize = 1 << 20;
 
+/// When an event from outside arrived, and how far its `occurredAt` may be
+/// ahead of that (clocks differ; an event dated well after it arrived is
+/// a wrong clock or a forgery, and would stay "in the future" for the
+/// rules that judge by event time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arrival {
+    pub at_ms: i64,
+    /// `None`: no limit (for replays of historical data only).
+    pub max_skew_ms: Option<i64>,
+}
+
+/// Default of `--max-clock-skew`: five minutes.
+pub const DEFAULT_MAX_SKEW_MS: i64 = 5 * 60 * 1000;
+
+impl Arrival {
+    /// Now, by this machine's clock.
+    pub fn now(max_skew_ms: Option<i64>) -> Self {
+        let at_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        Arrival { at_ms, max_skew_ms }
+    }
+}
+
+/// What only events from outside must satisfy, on top of
+/// [`custody_proto::validate`] (which the fold also applies to its own
+/// records and to replays): `reportRead` events are recorded by Custody
+/// itself when a report is read, so an emitter posting one would forge
+/// a read; and `occurredAt` may not be later than the arrival by more than
+/// the allowed skew.
+pub fn check_external(event: &Event, arrival: &Arrival) -> Result<(), (Option<String>, String)> {
+    if let Some(custody_proto::Kind::ReportRead(_)) = &event.kind {
+        return Err((
+            Some("reportRead".into()),
+            "field `reportRead`: reportRead events are recorded by Custody itself when a report is read; emitters cannot send them".into(),
+        ));
+    }
+    if let (Some(skew), Some(ts)) = (arrival.max_skew_ms, &event.occurred_at) {
+        let at = custody_proto::timestamp_ms(ts);
+        if at > arrival.at_ms.saturating_add(skew) {
+            return Err((
+                Some("occurredAt".into()),
+                format!(
+                    "field `occurredAt`: {} is later than the event's arrival ({}) by more than the allowed clock skew of {} s",
+                    custody_policy::format_ms(at),
+                    custody_policy::format_ms(arrival.at_ms),
+                    skew / 1000
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// [`parse_batch`] for events from outside (HTTP, files): each event also
+/// passes [`check_external`]; all or nothing.
+pub fn parse_external(
+    format: Format,
+    body: &[u8],
+    arrival: &Arrival,
+) -> Result<Vec<Accepted>, IntakeError> {
+    let accepted = parse_batch(format, body)?;
+    for (index, a) in accepted.iter().enumerate() {
+        check_external(&a.event, arrival).map_err(|(field, message)| IntakeError {
+            index,
+            field,
+            message,
+        })?;
+    }
+    Ok(accepted)
+}
+
 /// Parses and validates a whole batch; all or nothing.
 pub fn parse_batch(format: Format, body: &[u8]) -> Result<Vec<Accepted>, IntakeError> {
     let mut out = Vec::new();
@@ -185,6 +257,37 @@ mod tests {
     use super::*;
 
     const GOOD: &str = r#"{"eventId":"e1","customerId":"c1","occurredAt":"2026-01-01T00:00:00Z","actor":{"id":"a","role":"ROLE_SUPPORT_ENGINEER"},"dataAccessed":{"purpose":"PURPOSE_PROVIDING_SUPPORT","categories":["DATA_CATEGORY_CUSTOMER"]}}"#;
+
+    #[test]
+    fn report_reads_and_events_from_the_future_are_refused_from_outside() {
+        let at = |skew: Option<i64>| Arrival {
+            // 2026-01-01T00:00:00Z
+            at_ms: 1_767_225_600_000,
+            max_skew_ms: skew,
+        };
+        assert_eq!(
+            parse_external(Format::Json, GOOD.as_bytes(), &at(Some(0)))
+                .unwrap()
+                .len(),
+            1
+        );
+        let late = GOOD.replace("2026-01-01T00:00:00Z", "2026-01-01T00:05:01Z");
+        let err = parse_external(Format::Json, late.as_bytes(), &at(Some(300_000))).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("occurredAt"));
+        assert!(
+            err.message.contains("clock skew of 300 s"),
+            "{}",
+            err.message
+        );
+        assert!(parse_external(Format::Json, late.as_bytes(), &at(Some(301_000))).is_ok());
+        assert!(parse_external(Format::Json, late.as_bytes(), &at(None)).is_ok());
+        let read = r#"{"eventId":"e2","customerId":"c1","occurredAt":"2026-01-01T00:00:00Z","actor":{"id":"a","role":"ROLE_SUPPORT_ENGINEER"},"reportRead":{"report":"access-history"}}"#;
+        // Valid as an event (the service records its own), refused from outside.
+        assert_eq!(parse_batch(Format::Json, read.as_bytes()).unwrap().len(), 1);
+        let two = format!("{GOOD}\n{read}");
+        let err = parse_external(Format::Json, two.as_bytes(), &at(None)).unwrap_err();
+        assert_eq!((err.index, err.field.as_deref()), (1, Some("reportRead")));
+    }
 
     #[test]
     fn json_object_array_and_lines() {

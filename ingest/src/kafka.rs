@@ -55,6 +55,9 @@ pub struct ConsumerConfig {
     /// Partitions this node folds; `None` = every partition of the topic
     /// (partitions added later are picked up).
     pub partitions: Option<Vec<u32>>,
+    /// How far an event's `occurredAt` may be ahead of its record's
+    /// timestamp (`None`: no limit); see `crate::intake::check_external`.
+    pub max_skew_ms: Option<i64>,
 }
 
 impl ConsumerConfig {
@@ -66,6 +69,7 @@ impl ConsumerConfig {
             batch_max: 5000,
             batch_wait: Duration::from_millis(50),
             partitions: None,
+            max_skew_ms: Some(crate::intake::DEFAULT_MAX_SKEW_MS),
         }
     }
 }
@@ -114,7 +118,7 @@ pub fn run_consumer(
                         Timestamp::CreateTime(t) | Timestamp::LogAppendTime(t) => t,
                         Timestamp::NotAvailable => 0,
                     };
-                    records.push(Record::new(
+                    records.push(external_record(
                         SourcePosition {
                             topic: m.topic().to_string(),
                             partition: m.partition() as u32,
@@ -122,6 +126,7 @@ pub fn run_consumer(
                             timestamp_ms,
                         },
                         m.payload().unwrap_or_default().to_vec(),
+                        config.max_skew_ms,
                     ));
                 }
                 Some(Err(e)) => {
@@ -163,6 +168,35 @@ pub fn run_consumer(
     }
     tracing::info!("consumer stopped after folding the batch in hand");
     Ok(())
+}
+
+/// A record from the topic, decoded and validated here (so the fold does
+/// not decode it again) and checked as any event from outside: a
+/// `reportRead` or an event dated too far after its record's timestamp is
+/// quarantined with the reason. The record's timestamp is part of its
+/// source position, so a replica folding the same records decides the same.
+/// A record without a timestamp is checked against this machine's clock.
+fn external_record(source: SourcePosition, payload: Vec<u8>, max_skew_ms: Option<i64>) -> Record {
+    let arrival = if source.timestamp_ms > 0 {
+        crate::intake::Arrival {
+            at_ms: source.timestamp_ms,
+            max_skew_ms,
+        }
+    } else {
+        crate::intake::Arrival::now(max_skew_ms)
+    };
+    match custody_ledger::fold::decode_valid(&payload) {
+        Ok(event) => match crate::intake::check_external(&event, &arrival) {
+            Ok(()) => Record::new(source, payload).with_event(event),
+            Err((_, reason)) => {
+                let mut r = Record::new(source, payload);
+                r.rejected = Some(format!("invalid event: {reason}"));
+                r
+            }
+        },
+        // The fold gives the same reason when it decodes it.
+        Err(_) => Record::new(source, payload),
+    }
 }
 
 /// Tells the broker how far this node has folded (asynchronously, for

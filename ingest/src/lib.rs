@@ -15,4 +15,7 @@ pub mod kafka;
 pub mod metrics;
 
 pub use folder::{Batch, FoldError, Folded, Folder, Redelivery};
-pub use intake::{parse_batch, Accepted, Format, IntakeError};
+pub use intake::{
+    check_external, parse_batch, parse_external, Accepted, Arrival, Format, IntakeError,
+    DEFAULT_MAX_SKEW_MS,
+};

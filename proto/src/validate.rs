@@ -90,6 +90,28 @@ fn categories(field: &str, values: &[i32], required: bool) -> Result<(), Validat
     Ok(())
 }
 
+/// First and last second of the proto3 `Timestamp` range (years 1 to 9999,
+/// RFC 3339): outside it a time cannot be written in a report, and the
+/// arithmetic on milliseconds the rules do could overflow.
+const MIN_TIMESTAMP_SECONDS: i64 = -62_135_596_800;
+const MAX_TIMESTAMP_SECONDS: i64 = 253_402_300_799;
+
+fn timestamp(field: &str, ts: &crate::Timestamp) -> Result<(), ValidationError> {
+    if !(0..1_000_000_000).contains(&ts.nanos) {
+        return Err(err(field, "nanos out of range"));
+    }
+    if !(MIN_TIMESTAMP_SECONDS..=MAX_TIMESTAMP_SECONDS).contains(&ts.seconds) {
+        return Err(err(
+            field,
+            format!(
+                "{} seconds since 1970 is outside years 1 to 9999",
+                ts.seconds
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks everything the fold and the policy rules rely on.
 pub fn validate(event: &Event) -> Result<(), ValidationError> {
     id("eventId", &event.event_id)?;
@@ -115,9 +137,7 @@ pub fn validate(event: &Event) -> Result<(), ValidationError> {
         .occurred_at
         .as_ref()
         .ok_or_else(|| err("occurredAt", "required"))?;
-    if !(0..1_000_000_000).contains(&ts.nanos) {
-        return Err(err("occurredAt", "nanos out of range"));
-    }
+    timestamp("occurredAt", ts)?;
     if event.case_id.len() > MAX_ID_LEN {
         return Err(err("caseId", "too long"));
     }
@@ -150,10 +170,12 @@ pub fn validate(event: &Event) -> Result<(), ValidationError> {
                 .attestation_valid_from
                 .as_ref()
                 .ok_or_else(|| err("subcontractorRegistered.attestationValidFrom", "required"))?;
+            timestamp("subcontractorRegistered.attestationValidFrom", from)?;
             let to = s
                 .attestation_valid_to
                 .as_ref()
                 .ok_or_else(|| err("subcontractorRegistered.attestationValidTo", "required"))?;
+            timestamp("subcontractorRegistered.attestationValidTo", to)?;
             if (to.seconds, to.nanos) < (from.seconds, from.nanos) {
                 return Err(err(
                     "subcontractorRegistered.attestationValidTo",
@@ -197,6 +219,9 @@ pub fn validate(event: &Event) -> Result<(), ValidationError> {
         }
         Kind::LawEnforcementRequestReceived(r) => {
             id("lawEnforcementRequestReceived.requestId", &r.request_id)?;
+            if let Some(t) = &r.nondisclosure_expires_at {
+                timestamp("lawEnforcementRequestReceived.nondisclosureExpiresAt", t)?;
+            }
             country(
                 "lawEnforcementRequestReceived.jurisdiction",
                 &r.jurisdiction,
@@ -289,6 +314,49 @@ mod tests {
         let mut e = access("");
         e.occurred_at = None;
         assert_eq!(validate(&e).unwrap_err().field, "occurredAt");
+    }
+
+    #[test]
+    fn times_outside_years_1_to_9999_are_refused_naming_the_field() {
+        let mut e = access("");
+        for (seconds, ok) in [
+            (MIN_TIMESTAMP_SECONDS, true),
+            (MAX_TIMESTAMP_SECONDS, true),
+            (MIN_TIMESTAMP_SECONDS - 1, false),
+            (MAX_TIMESTAMP_SECONDS + 1, false),
+            (1 << 62, false),
+            (i64::MIN, false),
+        ] {
+            e.occurred_at = Some(crate::Timestamp { seconds, nanos: 0 });
+            match validate(&e) {
+                Ok(()) => assert!(ok, "{seconds} accepted"),
+                Err(v) => {
+                    assert!(!ok, "{seconds} refused: {v}");
+                    assert_eq!(v.field, "occurredAt");
+                    assert!(v.to_string().contains("years 1 to 9999"), "{v}");
+                }
+            }
+        }
+        let le = crate::event_from_json(
+            r#"{"eventId":"e1","customerId":"c1","occurredAt":"2026-01-01T00:00:00Z",
+               "actor":{"id":"legal-1","role":"ROLE_LEGAL"},
+               "lawEnforcementRequestReceived":{"requestId":"r1","jurisdiction":"US","instrument":"LEGAL_INSTRUMENT_SUBPOENA",
+                 "scopeRequested":["DATA_CATEGORY_CONTACT"],"nondisclosureOrder":true,
+                 "nondisclosureExpiresAt":"2026-06-01T00:00:00Z"}}"#,
+        )
+        .unwrap();
+        validate(&le).unwrap();
+        let mut far = le.clone();
+        if let Some(Kind::LawEnforcementRequestReceived(r)) = &mut far.kind {
+            r.nondisclosure_expires_at = Some(crate::Timestamp {
+                seconds: 1 << 62,
+                nanos: 0,
+            });
+        }
+        assert_eq!(
+            validate(&far).unwrap_err().field,
+            "lawEnforcementRequestReceived.nondisclosureExpiresAt"
+        );
     }
 
     #[test]

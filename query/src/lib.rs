@@ -49,6 +49,9 @@ pub struct AppState {
     /// Key name of the shards' C2SP checkpoint notes, and the prefix of
     /// their origins (`<name>/shard/<n>`); `custody serve --log-name`.
     pub log_name: String,
+    /// How far a posted event's `occurredAt` may be ahead of its arrival
+    /// (`None`: no limit); `custody serve --max-clock-skew`.
+    pub max_skew_ms: Option<i64>,
 }
 
 impl AppState {
@@ -59,6 +62,7 @@ impl AppState {
             ledger: Arc::new(Mutex::new(ledger)),
             metrics: Arc::new(Metrics::default()),
             emitter: None,
+            max_skew_ms: Some(custody_ingest::DEFAULT_MAX_SKEW_MS),
         }
     }
 
@@ -130,6 +134,7 @@ pub fn router(state: AppState) -> Router {
         folder: state.folder(),
         emitter: state.emitter.clone(),
         authorize: intake_authorizer(state.clone()),
+        max_skew_ms: state.max_skew_ms,
     };
     Router::new()
         .route("/", get(index))
