@@ -420,3 +420,64 @@ fn a_truncated_shard_is_named_once_not_again_as_index_mismatches() {
         "{problems:#?}"
     );
 }
+
+/// An earlier checkpoint re-signed (with the ledger's own key) over a
+/// customer-map root the entries do not give: `verify` recomputes every
+/// checkpoint's maps, not only the latest's, and names the checkpoint.
+#[test]
+fn an_earlier_checkpoint_signing_a_wrong_map_root_is_named() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    {
+        let mut ledger = demo_ledger(&data, 12).expect("demo ledger");
+        let more: Vec<(String, Vec<u8>)> =
+            custody_testkit::demo::generate(custody_testkit::demo::DemoParams {
+                customers: 3,
+                seed: 7,
+                ..Default::default()
+            })
+            .into_iter()
+            .map(|mut e| {
+                e.event_id = format!("more-{}", e.event_id);
+                (e.customer_id.clone(), prost::Message::encode_to_vec(&e))
+            })
+            .collect();
+        let records = ledger.embedded_records(more);
+        ledger.fold(&records).expect("fold");
+        let cp = ledger
+            .checkpoint(custody_testkit::ledger::now_ms())
+            .expect("checkpoint");
+        assert_eq!(cp.number, 2);
+    }
+    assert!(problems(&data).is_empty(), "{:#?}", problems(&data));
+    let store = Store::open(&data).expect("open");
+    let first = store.checkpoint(1).expect("read").expect("checkpoint 1");
+    let mut heads = first.shards.clone();
+    let shard = heads[0].shard;
+    heads[0].map_root = Some([7u8; 32]);
+    let forged = custody_ledger::Checkpoint::sign_with(
+        store.signing_key(),
+        first.vrf_key.clone(),
+        1,
+        first.issued_at_ms,
+        heads,
+    );
+    drop(store);
+    let t = Tamper::open(&data).expect("tamper");
+    t.put_key(
+        keys::CF_CHECKPOINTS,
+        &1u64.to_be_bytes(),
+        &serde_json::to_vec(&forged).expect("json"),
+    )
+    .expect("write");
+    drop(t);
+    let found = names(
+        &data,
+        1,
+        &[
+            "checkpoint 1 signs customer-map root 0707",
+            "the entries give",
+        ],
+    );
+    assert!(found[0].starts_with(&format!("shard {shard}")), "{found:?}");
+}
