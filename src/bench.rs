@@ -50,6 +50,11 @@ pub struct BenchArgs {
     /// --query: only the in-process latencies, no server and no wrk.
     #[arg(long)]
     no_http: bool,
+    /// Measure durable single-event HTTP POSTs instead: `custody serve` on
+    /// a new ledger in DIR/posts, wrk with --wrk-connections clients for
+    /// --wrk-seconds, next to the disk's raw fsync rate.
+    #[arg(long)]
+    posts: bool,
 }
 
 struct Sample {
@@ -176,6 +181,13 @@ fn peak_rss_mib() -> Option<f64> {
 pub fn run(args: BenchArgs) -> Result<()> {
     let rounds = args.rounds.max(1);
     std::fs::create_dir_all(&args.dir)?;
+    if args.posts {
+        return crate::bench_posts::run(
+            &args.dir.join("posts"),
+            args.wrk_seconds,
+            args.wrk_connections,
+        );
+    }
     if args.query {
         return crate::bench_query::run(crate::bench_query::QueryBench {
             events: args.events,

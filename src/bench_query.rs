@@ -338,7 +338,7 @@ fn measure(
     Ok((times, bytes))
 }
 
-fn wait_listening(addr: &str, child: &mut std::process::Child) -> Result<()> {
+pub(crate) fn wait_listening(addr: &str, child: &mut std::process::Child) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(60);
     while TcpStream::connect(addr).is_err() {
         if let Some(status) = child.try_wait()? {

@@ -7,10 +7,11 @@
 //! shows, and the outcome of every record. No source calls `Ledger::fold*`
 //! or touches the metrics itself, so a new source cannot forget either.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
-use custody_ledger::{FoldSummary, Ledger, Outcome, Record, StoreError};
+use custody_ledger::{FoldSummary, Ledger, Outcome, Record, Store, StoreError};
 
 use crate::intake::Accepted;
 use crate::metrics::{Metrics, PartitionDelta};
@@ -25,7 +26,9 @@ pub enum Redelivery {
     /// them again (`Ledger::fold_replayable`).
     FromStoredOffsets,
     /// The source cannot send again (an HTTP client that was answered 200):
-    /// written with the WAL, durable when the fold returns (`Ledger::fold`).
+    /// written with the WAL (`Ledger::fold`) and fsynced before the fold
+    /// returns, so a 200 survives power loss. Concurrent callers share one
+    /// fsync (group commit, [`GroupCommit`]).
     Impossible,
 }
 
@@ -99,11 +102,79 @@ impl Folded {
 pub struct Folder {
     ledger: Arc<Mutex<Ledger>>,
     metrics: Arc<Metrics>,
+    commit: Arc<GroupCommit>,
+}
+
+/// Group commit of logged batches: each durable fold takes a ticket (under
+/// the writer's lock, once its batch is in the WAL), then waits until an
+/// fsync made after it covers it. Whoever finds no fsync under way makes
+/// one for every ticket given so far, outside the writer's lock, so folds
+/// go on meanwhile and the callers waiting share it.
+pub struct GroupCommit {
+    /// A handle on the database, to fsync its WAL without the writer.
+    store: Store,
+    /// Tickets given: logged batches written.
+    written: AtomicU64,
+    /// (tickets known durable, an fsync under way).
+    state: Mutex<(u64, bool)>,
+    synced: Condvar,
+}
+
+impl GroupCommit {
+    fn new(store: Store) -> Self {
+        GroupCommit {
+            store,
+            written: AtomicU64::new(0),
+            state: Mutex::new((0, false)),
+            synced: Condvar::new(),
+        }
+    }
+
+    /// Called under the writer's lock right after a logged batch is written.
+    fn ticket(&self) -> u64 {
+        self.written.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// Returns once the batch of `ticket` is fsynced.
+    fn wait_durable(&self, ticket: u64, metrics: &Metrics) -> Result<(), FoldError> {
+        let mut state = self.state.lock().map_err(|_| FoldError::Poisoned)?;
+        loop {
+            if state.0 >= ticket {
+                return Ok(());
+            }
+            if state.1 {
+                state = self.synced.wait(state).map_err(|_| FoldError::Poisoned)?;
+                continue;
+            }
+            state.1 = true;
+            let from = state.0;
+            // Every ticket given before the fsync starts is in the WAL.
+            let target = self.written.load(Ordering::SeqCst);
+            drop(state);
+            let result = self.store.sync_wal();
+            state = self.state.lock().map_err(|_| FoldError::Poisoned)?;
+            state.1 = false;
+            if result.is_ok() {
+                state.0 = state.0.max(target);
+                metrics.record_wal_sync(target.saturating_sub(from));
+            }
+            self.synced.notify_all();
+            result?;
+        }
+    }
 }
 
 impl Folder {
     pub fn new(ledger: Arc<Mutex<Ledger>>, metrics: Arc<Metrics>) -> Self {
-        Folder { ledger, metrics }
+        let store = match ledger.lock() {
+            Ok(l) => l.store().clone(),
+            Err(poisoned) => poisoned.into_inner().store().clone(),
+        };
+        Folder {
+            ledger,
+            metrics,
+            commit: Arc::new(GroupCommit::new(store)),
+        }
     }
 
     /// A folder over a ledger of its own, with fresh counters (for the CLI).
@@ -133,6 +204,7 @@ impl Folder {
     /// says, and counts it. Blocks on the writer: call it off async threads.
     pub fn fold(&self, redelivery: Redelivery, batch: Batch) -> Result<Folded, FoldError> {
         let started = Instant::now();
+        let mut ticket = None;
         let folded = {
             let mut ledger = self.lock()?;
             let (mut records, fanout) = route_embedded(&ledger, batch.embedded)?;
@@ -148,12 +220,18 @@ impl Folder {
                     other => FoldError::Ledger(other),
                 })?,
             };
+            if redelivery == Redelivery::Impossible {
+                ticket = Some(self.commit.ticket());
+            }
             Folded {
                 summary,
                 records,
                 fanout,
             }
         };
+        if let Some(ticket) = ticket {
+            self.commit.wait_durable(ticket, &self.metrics)?;
+        }
         self.metrics.record_batch(started.elapsed().as_secs_f64());
         self.count(&folded);
         Ok(folded)
@@ -248,6 +326,51 @@ mod tests {
 
     /// A global event: no customer, so it goes to every shard.
     const REGISTRY: &str = r#"{"eventId":"g1","occurredAt":"2026-01-01T00:00:00Z","subcontractorRegistered":{"subcontractorId":"s1","name":"S","country":"DE","attestationReference":"ATT-1","attestationValidFrom":"2025-01-01T00:00:00Z","attestationValidTo":"2027-01-01T00:00:00Z"}}"#;
+
+    /// Durable folds from many threads at once: every one returns only
+    /// after an fsync that covers it, and the fsyncs (one per group of
+    /// waiting callers) cover every batch exactly once.
+    #[test]
+    fn concurrent_durable_folds_share_fsyncs() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let folder = Folder::open(Ledger::open(dir.path()).expect("open"));
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let folder = folder.clone();
+                std::thread::spawn(move || {
+                    for i in 0..25 {
+                        let batch = Batch {
+                            embedded: accepted(&[event(&format!("t{t}-{i}"), &format!("c{t}"))]),
+                            ..Batch::default()
+                        };
+                        let folded = folder.fold(Redelivery::Impossible, batch).expect("fold");
+                        assert_eq!(folded.summary.folded, 1);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().expect("thread");
+        }
+        let text = folder.metrics().render();
+        let value = |name: &str| -> u64 {
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!("{name} ")))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("{name} in {text}"))
+        };
+        assert_eq!(value("custody_wal_synced_batches_total"), 200, "{text}");
+        let syncs = value("custody_wal_syncs_total");
+        assert!((1..=200).contains(&syncs), "{text}");
+        let total: u64 = folder
+            .lock()
+            .expect("lock")
+            .heads()
+            .iter()
+            .map(|h| h.size)
+            .sum();
+        assert_eq!(total, 200);
+    }
 
     fn accepted(lines: &[String]) -> Vec<Accepted> {
         parse_batch(Format::Json, lines.join("\n").as_bytes()).expect("valid batch")

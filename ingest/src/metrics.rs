@@ -25,6 +25,10 @@ struct Inner {
     batch_buckets: Vec<u64>,
     batch_count: u64,
     batch_sum: f64,
+    /// WAL fsyncs made for durable acknowledgements, and the logged
+    /// batches they covered (group commit: many batches, one fsync).
+    wal_syncs: u64,
+    wal_synced_batches: u64,
 }
 
 /// Shared by the sources (writers) and the HTTP service (reader).
@@ -60,6 +64,14 @@ impl Metrics {
                 .entry((topic.to_string(), partition))
                 .or_default()
                 .lag = Some(lag);
+        }
+    }
+
+    /// One WAL fsync that made `batches` logged batches durable.
+    pub fn record_wal_sync(&self, batches: u64) {
+        if let Ok(mut m) = self.inner.lock() {
+            m.wal_syncs += 1;
+            m.wal_synced_batches += batches;
         }
     }
 
@@ -149,6 +161,23 @@ impl Metrics {
         let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {}", m.batch_count);
         let _ = writeln!(out, "{name}_sum {}", m.batch_sum);
         let _ = writeln!(out, "{name}_count {}", m.batch_count);
+        for (name, help, v) in [
+            (
+                "custody_wal_syncs_total",
+                "WAL fsyncs made before acknowledging logged batches (HTTP intake).",
+                m.wal_syncs,
+            ),
+            (
+                "custody_wal_synced_batches_total",
+                "Logged batches made durable by those fsyncs (group commit: several per fsync).",
+                m.wal_synced_batches,
+            ),
+        ] {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"
+            );
+        }
         out
     }
 }

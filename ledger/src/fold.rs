@@ -693,9 +693,10 @@ impl Ledger {
     /// Signs the current heads unless the latest checkpoint already states
     /// them; returns the checkpoint that states the current heads.
     pub fn checkpoint(&mut self, now_ms: i64) -> Result<Checkpoint> {
-        // A signed statement about entries that a crash could still take back
-        // would be a lie: make them durable first.
+        // A signed statement about entries that a crash or a power loss
+        // could still take back would be a lie: make them durable first.
         self.flush_unlogged()?;
+        self.store.sync_wal()?;
         let mut heads = self.heads();
         let latest = self.store.latest_checkpoint()?;
         if let Some(cp) = &latest {
@@ -801,6 +802,8 @@ impl Ledger {
         self.store
             .db
             .put_cf(self.store.cf(CF_TOKENS)?, token_hash, grant)?;
+        // A token handed out must still work after a power loss.
+        self.store.sync_wal()?;
         Ok(())
     }
 }
