@@ -152,9 +152,17 @@ end
         field("50%"),
         field("99%"),
     );
+    let requests: f64 = stdout
+        .lines()
+        .find(|l| l.contains(" requests in "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0.0);
+    let per = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
     println!(
-        "| group commit: {batches:.0} batches made durable by {syncs:.0} WAL fsyncs | {:.1} batches per fsync | | |",
-        if syncs > 0.0 { batches / syncs } else { 0.0 }
+        "| group commit: {requests:.0} requests in {batches:.0} writes made durable by {syncs:.0} WAL fsyncs | {:.1} requests per write, {:.1} per fsync | | |",
+        per(requests, batches),
+        per(requests, syncs)
     );
     eprintln!("{stdout}");
     Ok(())

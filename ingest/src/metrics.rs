@@ -169,7 +169,7 @@ impl Metrics {
             ),
             (
                 "custody_wal_synced_batches_total",
-                "Logged batches made durable by those fsyncs (group commit: several per fsync).",
+                "Logged writes made durable by those fsyncs (group commit: several per fsync; requests waiting together share one write).",
                 m.wal_synced_batches,
             ),
         ] {
