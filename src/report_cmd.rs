@@ -54,6 +54,10 @@ pub struct ReportArgs {
     /// `custody verify-report` (JSON only).
     #[arg(long)]
     proofs: bool,
+    /// With --proofs: an inclusion proof for every entry, also those the
+    /// completeness section proves as leaves of the customer's tree.
+    #[arg(long, requires = "proofs")]
+    full_proofs: bool,
     /// Add a `consistency` section proving the report's checkpoint extends
     /// checkpoint N (JSON only).
     #[arg(long, value_name = "N")]
@@ -204,6 +208,7 @@ pub fn run_report(kind: ReportKind) -> Result<()> {
     let period = period(a)?;
     let pp = ProofParams {
         proofs: a.proofs,
+        full: a.full_proofs,
         since_checkpoint: a.since_checkpoint,
     };
     if pp != ProofParams::default() && format != OutFormat::Json {

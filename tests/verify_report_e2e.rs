@@ -162,7 +162,62 @@ fn reports_from_the_service_verify_and_every_alteration_is_named() {
     );
     let good = write_json(&dir.path().join("good.json"), &doc);
     let out = assert_verified(&good, &key, &[]);
-    assert!(out.contains("entries: hashes ok, inclusion ok"), "{out}");
+    assert!(out.contains("entries: hashes ok, inclusion ok ("), "{out}");
+    // Compact proofs: the customer's entries are leaves of the tree the
+    // completeness section proves, so they carry no inclusion path; the
+    // rest (here: subcontractor registrations) do. `?proofs=full` gives
+    // every entry its path, and verifies too.
+    let entries = doc["proofs"]["entries"].as_array().unwrap();
+    let pathless = entries
+        .iter()
+        .filter(|e| e.get("inclusion").is_none())
+        .count();
+    assert!(pathless > 0 && pathless <= entries.len(), "{pathless}");
+    let full = get_json(
+        &server,
+        &format!("/v1/customers/{CUSTOMER}/reports/disclosure?proofs=full"),
+        &customer,
+    );
+    let full_entries = full["proofs"]["entries"].as_array().unwrap();
+    assert!(
+        full_entries
+            .iter()
+            .all(|e| e["inclusion"].as_array().is_some_and(|a| !a.is_empty())
+                || e["seq"].as_u64() == Some(0)),
+        "every entry has its path with ?proofs=full"
+    );
+    let f = write_json(&dir.path().join("full.json"), &full);
+    let out = assert_verified(&f, &key, &[]);
+    assert!(
+        !out.contains("as leaves of the customer's committed tree"),
+        "{out}"
+    );
+    assert!(
+        serde_json::to_vec(&full).unwrap().len() > serde_json::to_vec(&doc).unwrap().len(),
+        "full proofs are larger"
+    );
+    // A path-less entry whose position the customer's tree does not hold
+    // (another customer's entry) is refused.
+    let mut bad = doc.clone();
+    let at = entries
+        .iter()
+        .position(|e| e.get("inclusion").is_none())
+        .unwrap();
+    let other_doc = get_json(
+        &server,
+        &format!("/v1/customers/{OTHER}/reports/disclosure?proofs=true"),
+        &officer,
+    );
+    let other_entry = other_doc["proofs"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e.get("inclusion").is_none())
+        .unwrap()
+        .clone();
+    bad["proofs"]["entries"][at] = other_entry;
+    let f = write_json(&dir.path().join("bad-pathless.json"), &bad);
+    assert_rejected(&f, &key, &[], "carries no inclusion proof");
 
     // One figure changed.
     let mut bad = doc.clone();
@@ -195,7 +250,7 @@ fn reports_from_the_service_verify_and_every_alteration_is_named() {
     // An entry of another customer swapped in (valid bytes and proof).
     let foreign = get_json(
         &server,
-        &format!("/v1/customers/{OTHER}/reports/disclosure?proofs=true"),
+        &format!("/v1/customers/{OTHER}/reports/disclosure?proofs=full"),
         &officer,
     );
     let mut bad = doc.clone();

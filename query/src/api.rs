@@ -353,10 +353,11 @@ fn period_param(q: &HashMap<String, String>) -> Result<Period, ApiError> {
 }
 
 fn proof_params(q: &HashMap<String, String>, format: OutFormat) -> Result<ProofParams, ApiError> {
-    let proofs = match q.get("proofs").map(String::as_str) {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(_) => return Err(bad_param("proofs", "expected true or false")),
+    let (proofs, full) = match q.get("proofs").map(String::as_str) {
+        None | Some("false") => (false, false),
+        Some("true") => (true, false),
+        Some("full") => (true, true),
+        Some(_) => return Err(bad_param("proofs", "expected true, full or false")),
     };
     let since_checkpoint = q
         .get("since_checkpoint")
@@ -365,6 +366,7 @@ fn proof_params(q: &HashMap<String, String>, format: OutFormat) -> Result<ProofP
         .map_err(|_| bad_param("since_checkpoint", "expected a checkpoint number"))?;
     let pp = ProofParams {
         proofs,
+        full,
         since_checkpoint,
     };
     // Proofs are for machines: CSV and HTML have nowhere to put them.

@@ -257,8 +257,8 @@ fn build() -> Result<Value, SchemaError> {
         "description": "shard number", "schema": {"type": "integer", "minimum": 0, "maximum": u32::MAX}});
     let proof_params = [
         json!({"name": "proofs", "in": "query", "required": false,
-            "description": "true: add a `proofs` section (every entry the report relies on, its stored bytes and inclusion proof at the report's checkpoint) for `custody verify-report`; JSON only",
-            "schema": {"type": "boolean"}}),
+            "description": "true: add a `proofs` section (every entry the report relies on with its stored bytes; an inclusion proof at the report's checkpoint for each entry the completeness section does not already prove as a leaf of the customer's tree) for `custody verify-report`; full: an inclusion proof for every entry; JSON only",
+            "schema": {"type": "string", "enum": ["true", "full", "false"]}}),
         json!({"name": "since_checkpoint", "in": "query", "required": false,
             "description": "number of an earlier checkpoint: add a `consistency` section proving the report's checkpoint extends it; JSON only",
             "schema": {"type": "integer", "minimum": 1}}),

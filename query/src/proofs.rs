@@ -61,13 +61,16 @@ fn hexes(hashes: &[Hash]) -> Vec<String> {
 }
 
 /// Reads the stored bytes and inclusion proofs of `positions` at the sizes
-/// of `checkpoint`. Call it under the same ledger lock that produced the
-/// checkpoint, so no fold moves the heads in between.
+/// of `checkpoint`; the positions in `committed` (leaves of the customer's
+/// tree that the report's completeness section carries) get no inclusion
+/// proof, as the section proves them. Call it under the same ledger lock
+/// that produced the checkpoint, so no fold moves the heads in between.
 pub fn collect(
     store: &Store,
     checkpoint: &Checkpoint,
     report: &str,
     positions: &BTreeSet<(u32, u64)>,
+    committed: &BTreeSet<(u32, u64)>,
 ) -> Result<Proofs, ProofsError> {
     let mut trees: HashMap<u32, CachedTree<'_>> = HashMap::new();
     let mut entries = Vec::with_capacity(positions.len());
@@ -84,6 +87,15 @@ pub fn collect(
         let bytes = store
             .entry_bytes(shard, seq)?
             .ok_or(ProofsError::MissingEntry { shard, seq })?;
+        if committed.contains(&(shard, seq)) {
+            entries.push(EntryProof {
+                shard,
+                seq,
+                entry: hex::encode(bytes),
+                inclusion: Vec::new(),
+            });
+            continue;
+        }
         let tree = trees.entry(shard).or_insert_with(|| CachedTree {
             tree: store.tree(shard),
             cache: RefCell::new(HashMap::new()),
@@ -167,5 +179,8 @@ pub fn consistency(store: &Store, from: u64, to: &Checkpoint) -> Result<Consiste
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ProofParams {
     pub proofs: bool,
+    /// `?proofs=full`: an inclusion proof for every entry, also those the
+    /// completeness section proves.
+    pub full: bool,
     pub since_checkpoint: Option<u64>,
 }

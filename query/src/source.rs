@@ -4,7 +4,7 @@
 //! (with proofs when asked) for the HTTP handlers, `custody report` and the
 //! benchmark alike.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use custody_ledger::{Checkpoint, Store, StoreError};
 use custody_verify::reports::findings::{Filter, FindingKey};
@@ -155,7 +155,20 @@ pub fn produce<R: Report>(
                 )
             })
             .transpose()?;
-        let mut proofs = proofs::collect(store, checkpoint, R::NAME, &relied)?;
+        // Entries the completeness section carries as leaves of the
+        // customer's tree are proven by it (compact proofs).
+        let committed: BTreeSet<(u32, u64)> = match (&completeness, pp.full) {
+            (Some(c), false) => c
+                .shards
+                .iter()
+                .flat_map(|s| {
+                    let sealed = s.sealed.iter().flat_map(|o| o.leaves.iter());
+                    s.leaves.iter().chain(sealed).map(move |l| (s.shard, l.seq))
+                })
+                .collect(),
+            _ => BTreeSet::new(),
+        };
+        let mut proofs = proofs::collect(store, checkpoint, R::NAME, &relied, &committed)?;
         proofs.completeness = completeness;
         Some(proofs)
     } else {

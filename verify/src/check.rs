@@ -253,7 +253,24 @@ pub fn verify_with_previous(
         }
         None => {}
         Some(p) => {
-            let items = check_entries(&mut v, p, &checkpoint);
+            // Leaves of the customer's tree the completeness section proves
+            // against the signed map: the entries among them need no
+            // inclusion proof of their own (compact proofs). Whether the
+            // section is about the report's customer, and covers all of
+            // their entries, is `check_completeness`'s to say.
+            let committed = p.completeness.as_ref().and_then(|section| {
+                verify_completeness(section, &checkpoint, &section.customer)
+                    .ok()
+                    .map(|coverage| {
+                        coverage
+                            .iter()
+                            .flat_map(|sc| {
+                                sc.leaves.iter().map(|l| ((sc.shard, l.seq), l.entry_hash))
+                            })
+                            .collect::<BTreeMap<(u32, u64), Hash>>()
+                    })
+            });
+            let items = check_entries(&mut v, p, &checkpoint, committed.as_ref());
             check_citations(&mut v, doc, &items);
             let window = check_figures(&mut v, doc, p, &items);
             if let Some(window) = window {
@@ -508,11 +525,10 @@ fn check_entries(
     v: &mut Verification,
     p: &Proofs,
     checkpoint: &Checkpoint,
+    committed: Option<&BTreeMap<(u32, u64), Hash>>,
 ) -> BTreeMap<(u32, u64), Item> {
-    let mut c = Check::new(
-        format!("{} entries", p.entries.len()),
-        "hashes ok, inclusion ok",
-    );
+    let mut c = Check::new(format!("{} entries", p.entries.len()), "");
+    let (mut by_path, mut by_tree) = (0usize, 0usize);
     if p.checkpoint != *checkpoint {
         c.fail(format!(
             "the proofs section's checkpoint ({}) is not the report's ({})",
@@ -560,20 +576,45 @@ fn check_entries(
             ));
             continue;
         };
-        let proof = match parse_hashes(&e.inclusion) {
-            Ok(h) => h,
-            Err(err) => {
-                c.fail(format!("{at}: {err}"));
+        let leaf = merkle::leaf_hash(&hash);
+        let alone = || merkle::verify_inclusion(&leaf, e.seq, head.size, &[], &head.root).is_ok();
+        if e.inclusion.is_empty() && alone() {
+            // The only leaf of its shard's tree: the path is empty.
+            by_path += 1;
+        } else if e.inclusion.is_empty() {
+            // Proven as a leaf of the customer's tree, or not at all.
+            match committed.and_then(|m| m.get(&(e.shard, e.seq))) {
+                Some(h) if *h == hash => by_tree += 1,
+                Some(_) => {
+                    c.fail(format!(
+                        "{at}: carries no inclusion proof, and the customer's tree commits another entry at this position"
+                    ));
+                    continue;
+                }
+                None => {
+                    c.fail(format!(
+                        "{at}: carries no inclusion proof and is not a leaf of the customer's tree that the completeness section proves"
+                    ));
+                    continue;
+                }
+            }
+        } else {
+            let proof = match parse_hashes(&e.inclusion) {
+                Ok(h) => h,
+                Err(err) => {
+                    c.fail(format!("{at}: {err}"));
+                    continue;
+                }
+            };
+            if let Err(err) = merkle::verify_inclusion(&leaf, e.seq, head.size, &proof, &head.root)
+            {
+                c.fail(format!(
+                    "{at}: not included in shard {} of checkpoint {} (size {}): {err}",
+                    e.shard, checkpoint.number, head.size
+                ));
                 continue;
             }
-        };
-        let leaf = merkle::leaf_hash(&hash);
-        if let Err(err) = merkle::verify_inclusion(&leaf, e.seq, head.size, &proof, &head.root) {
-            c.fail(format!(
-                "{at}: not included in shard {} of checkpoint {} (size {}): {err}",
-                e.shard, checkpoint.number, head.size
-            ));
-            continue;
+            by_path += 1;
         }
         match item_of(entry, hash) {
             Ok(item) => {
@@ -584,6 +625,13 @@ fn check_entries(
             Err(err) => c.fail(format!("{at}: {err}")),
         }
     }
+    c.ok_text = if by_tree == 0 {
+        "hashes ok, inclusion ok".to_string()
+    } else {
+        format!(
+            "hashes ok, inclusion ok ({by_tree} as leaves of the customer's committed tree, {by_path} by inclusion proof in their shard's tree)"
+        )
+    };
     v.checks.push(c);
     items
 }

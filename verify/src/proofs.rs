@@ -47,7 +47,12 @@ pub struct EntryProof {
     /// SHA-256 (ARCHITECTURE.md, "Entry format").
     pub entry: String,
     /// RFC 6962 inclusion proof of leaf `seq` in the shard's tree at the
-    /// checkpoint's size, hex hashes from the leaf up.
+    /// checkpoint's size, hex hashes from the leaf up. Empty (and left out)
+    /// for an entry the `completeness` section commits as a leaf of the
+    /// customer's tree: the section's leaves rebuild that tree, whose root
+    /// the signed customer map holds, so the entry is proven without a
+    /// path of its own (a compact proof; `?proofs=full` adds the paths).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inclusion: Vec<String>,
 }
 
