@@ -52,24 +52,34 @@ pub struct AppState {
     /// How far a posted event's `occurredAt` may be ahead of its arrival
     /// (`None`: no limit); `custody serve --max-clock-skew`.
     pub max_skew_ms: Option<i64>,
+    /// The one folder over `ledger` and `metrics`: every source and every
+    /// recorded read shares it, so durable batches waiting together share
+    /// one write and one fsync (`custody_ingest::folder`).
+    folder: Folder,
 }
 
 impl AppState {
     pub fn new(ledger: Ledger) -> Self {
+        let log_name = custody_verify::note::default_ledger_name(&ledger.store().public_key());
+        let reader = ledger.store().clone();
+        let ledger = Arc::new(Mutex::new(ledger));
+        let metrics = Arc::new(Metrics::default());
         AppState {
-            log_name: custody_verify::note::default_ledger_name(&ledger.store().public_key()),
-            reader: ledger.store().clone(),
-            ledger: Arc::new(Mutex::new(ledger)),
-            metrics: Arc::new(Metrics::default()),
+            log_name,
+            reader,
+            folder: Folder::new(ledger.clone(), metrics.clone()),
+            ledger,
+            metrics,
             emitter: None,
             max_skew_ms: Some(custody_ingest::DEFAULT_MAX_SKEW_MS),
         }
     }
 
     /// The folder over this service's writer and counters, for the sources
-    /// that run beside it (HTTP intake, the Kafka consumer).
+    /// that run beside it (HTTP intake, the Kafka consumer, recorded
+    /// reads); clones share its group commit.
     pub fn folder(&self) -> Folder {
-        Folder::new(self.ledger.clone(), self.metrics.clone())
+        self.folder.clone()
     }
 }
 
