@@ -418,8 +418,13 @@ fn disclosure_renders_in_chromium() {
     for (row, f) in shown.iter().zip(findings) {
         assert!(row.finding, "finding not highlighted: {row:?}");
         assert_eq!(row.cells[1], str_of(&f["rule"]));
+        // The commitment the rule enforces: its first seed sentence.
+        assert!(
+            row.cells[5].contains(&str_of(&f["commitment"][0]["quote"])),
+            "{row:?}"
+        );
         assert_eq!(
-            row.cells[5],
+            row.cells[6],
             format!("{} {}", str_of(&f["eventKind"]), str_of(&f["eventId"]))
         );
     }

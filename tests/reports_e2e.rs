@@ -258,6 +258,58 @@ fn every_read_is_recorded_and_formats_carry_the_same_figures() {
         "CSV and HTML reads recorded too"
     );
 
+    // Every finding cites the commitment its rule enforces: the seed
+    // sentence and file, in JSON, CSV and HTML alike.
+    let (code, _, body) = get(server.addr, "/v1/findings", &[("Authorization", &officer)]);
+    assert_eq!(code, 200, "{body}");
+    let list = json(&body);
+    let first = &list["findings"][0];
+    let cited = &first["commitment"][0];
+    let (seed, quote) = (
+        cited["seed"].as_str().expect("seed file"),
+        cited["quote"].as_str().expect("seed sentence"),
+    );
+    assert!(seed.ends_with(".txt") && quote.len() > 20, "{first}");
+    let seed_text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/seeds")
+            .join(seed),
+    )
+    .expect("the seeds beside the repository");
+    let squash = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        squash(&seed_text).contains(&squash(quote)),
+        "{quote} not in {seed}"
+    );
+    assert!(
+        list["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .all(|f| f["commitment"].as_array().is_some_and(|c| !c.is_empty())),
+        "every finding cites its commitment"
+    );
+    let (code, _, csv) = get(
+        server.addr,
+        "/v1/findings?format=csv",
+        &[("Authorization", &officer)],
+    );
+    assert_eq!(code, 200);
+    assert!(
+        csv.lines()
+            .next()
+            .is_some_and(|h| h.contains("commitment (seed sentence, seed file)")),
+        "{csv}"
+    );
+    assert!(csv.contains(seed), "{csv}");
+    let (code, _, html) = get(
+        server.addr,
+        "/v1/findings",
+        &[("Authorization", &officer), ("Accept", "text/html")],
+    );
+    assert_eq!(code, 200);
+    assert!(html.contains(seed), "the HTML findings name the seed file");
+
     // The customer sees the reads of its data in its access history,
     // including the officer's, and pages through it with the cursor (once
     // a scheduled checkpoint covers them: reports read at checkpoints).
@@ -293,7 +345,8 @@ fn every_read_is_recorded_and_formats_carry_the_same_figures() {
     for a in next["accesses"].as_array().expect("accesses") {
         assert!(!first_ids.contains(&&a["eventId"]), "pages overlap");
     }
-    assert_eq!(entries(&server), before + 5);
+    // Three disclosure reads, three findings reads, two history pages.
+    assert_eq!(entries(&server), before + 8);
 
     // Officers' CSV of the law-enforcement report lists the demo's request.
     let (code, head, csv) = get(
@@ -308,5 +361,5 @@ fn every_read_is_recorded_and_formats_carry_the_same_figures() {
         csv.lines().any(|l| l.starts_with(&format!("{CUSTOMER},"))),
         "{csv}"
     );
-    assert_eq!(entries(&server), before + 6);
+    assert_eq!(entries(&server), before + 9);
 }

@@ -19,6 +19,7 @@
 //! sentence it enforces; a unit test keeps the two in step.
 
 mod apply;
+mod citations;
 mod rules;
 #[cfg(test)]
 mod rules_md;
@@ -26,6 +27,7 @@ mod state;
 mod vocab;
 
 pub use apply::{apply, changes_state};
+pub use citations::{citations, Citation};
 pub use state::{CustomerState, LeRequest, OpenFinding, Profile, ShardState, SubcontractorState};
 pub use vocab::{format_ms, is_eea, Category, EEA_COUNTRIES};
 

@@ -1,9 +1,8 @@
 //! Keeps RULES.md (workspace root) and [`crate::RULES`] from drifting apart,
 //! and checks that RULES.md quotes the seeds exactly.
 
+use crate::citations::RULES_MD;
 use crate::RULES;
-
-const RULES_MD: &str = include_str!("../../RULES.md");
 
 struct Row<'a> {
     id: &'a str,

@@ -9,7 +9,7 @@ use custody_verify::reports::disclosure::DisclosureReport;
 use custody_verify::reports::findings::FindingsList;
 use custody_verify::reports::law_enforcement::{Count, LeRequestView, TransparencyReport};
 use custody_verify::reports::residency::ResidencyReport;
-use custody_verify::reports::{Finding, Signed, TransferView};
+use custody_verify::reports::{CitationView, Finding, Signed, TransferView};
 
 /// One table of a document.
 #[derive(Debug, Clone, Default)]
@@ -217,6 +217,7 @@ fn findings_table(caption: &str, findings: &[Finding]) -> Table {
             "severity",
             "effect",
             "explanation",
+            "commitment (seed sentence, seed file)",
             "event",
             "position",
         ],
@@ -229,6 +230,7 @@ fn findings_table(caption: &str, findings: &[Finding]) -> Table {
                 f.verdict.severity.clone(),
                 f.verdict.effect.clone(),
                 f.verdict.explanation.clone(),
+                CitationView::text(&f.commitment),
                 format!("{} {}", f.event_kind, f.event_id),
                 f.position.to_string(),
             ],
@@ -663,6 +665,7 @@ impl Document for FindingsList {
                 "severity",
                 "effect",
                 "explanation",
+                "commitment (seed sentence, seed file)",
                 "event",
                 "position",
             ],
@@ -678,6 +681,7 @@ impl Document for FindingsList {
                     f.verdict.severity.clone(),
                     f.verdict.effect.clone(),
                     f.verdict.explanation.clone(),
+                    CitationView::text(&f.commitment),
                     format!("{} {}", f.event_kind, f.event_id),
                     f.position.to_string(),
                 ],

@@ -298,6 +298,40 @@ pub struct Finding {
     pub at_ms: i64,
     pub at: String,
     pub position: Position,
+    /// The written commitment the rule enforces: each seed sentence
+    /// (verbatim, as RULES.md quotes it) and the seed file it is in.
+    pub commitment: Vec<CitationView>,
+}
+
+/// One seed sentence a rule enforces (`custody_policy::citations`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct CitationView {
+    /// File name under `shared/seeds/`.
+    pub seed: String,
+    pub quote: String,
+}
+
+impl CitationView {
+    /// Every sentence of `rule`, for reports.
+    pub fn of_rule(rule: &str) -> Vec<CitationView> {
+        custody_policy::citations(rule)
+            .iter()
+            .map(|c| CitationView {
+                seed: c.seed.to_string(),
+                quote: c.quote.to_string(),
+            })
+            .collect()
+    }
+
+    /// `"sentence" (seed file)`, for CSV and HTML cells.
+    pub fn text(all: &[CitationView]) -> String {
+        all.iter()
+            .map(|c| format!("\"{}\" ({})", c.quote, c.seed))
+            .collect::<Vec<_>>()
+            .join(" / ")
+    }
 }
 
 impl Finding {
@@ -306,6 +340,7 @@ impl Finding {
         item.verdicts
             .iter()
             .map(|v| Finding {
+                commitment: CitationView::of_rule(&v.rule),
                 verdict: VerdictView::of(v),
                 event_id: item.event.event_id.clone(),
                 event_kind: item.kind_name().into(),
