@@ -420,7 +420,7 @@ fn disclosure_renders_in_chromium() {
         assert_eq!(row.cells[1], str_of(&f["rule"]));
         // The commitment the rule enforces: its first seed sentence.
         assert!(
-            row.cells[5].contains(&str_of(&f["commitment"][0]["quote"])),
+            row.cells[5].contains(str_of(&f["commitment"][0]["quote"])),
             "{row:?}"
         );
         assert_eq!(
