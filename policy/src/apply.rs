@@ -37,16 +37,19 @@ pub fn apply(state: &mut ShardState, event: &Event, seq: u64, verdicts: &[Verdic
     let at = event.occurred_at.as_ref().map(timestamp_ms).unwrap_or(0);
 
     if let Kind::SubcontractorRegistered(s) = kind {
-        state.subcontractors.insert(
-            s.subcontractor_id.clone(),
-            SubcontractorState {
-                name: s.name.clone(),
-                country: s.country.clone(),
-                attestation_reference: s.attestation_reference.clone(),
-                valid_from_ms: s.attestation_valid_from.as_ref().map(timestamp_ms),
-                valid_to_ms: s.attestation_valid_to.as_ref().map(timestamp_ms),
-            },
-        );
+        state
+            .subcontractors
+            .entry(s.subcontractor_id.clone())
+            .or_insert_with(SubcontractorState::default)
+            .register(
+                &s.name,
+                &s.country,
+                crate::state::Attestation {
+                    reference: s.attestation_reference.clone(),
+                    valid_from_ms: s.attestation_valid_from.as_ref().map(timestamp_ms),
+                    valid_to_ms: s.attestation_valid_to.as_ref().map(timestamp_ms),
+                },
+            );
     }
     if event.customer_id.is_empty() {
         return;

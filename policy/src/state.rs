@@ -145,16 +145,66 @@ pub struct SubcontractorState {
     pub country: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub attestation_reference: String,
-    /// Attestation validity, inclusive at both ends; `None` when the
-    /// registration did not say (then the attestation is never in force).
+    /// The latest registration's attestation validity, inclusive at both
+    /// ends; `None` when the registration did not say.
+    pub valid_from_ms: Option<i64>,
+    pub valid_to_ms: Option<i64>,
+    /// Every attestation registered, by reference: a renewal adds a
+    /// window instead of replacing the one in force, so a handoff is judged
+    /// by the window of its own time; registering a reference again
+    /// replaces that reference's window (a correction, or a revocation by
+    /// an earlier end). Empty in state written before windows were kept:
+    /// then the latest registration's window alone counts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attestations: Vec<Attestation>,
+}
+
+/// One registered attestation window of a subcontractor.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Attestation {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reference: String,
     pub valid_from_ms: Option<i64>,
     pub valid_to_ms: Option<i64>,
 }
 
-impl SubcontractorState {
-    /// Whether the attestation is in force at `at_ms` (`from <= at <= to`).
-    pub fn attestation_in_force(&self, at_ms: i64) -> bool {
+impl Attestation {
+    fn in_force(&self, at_ms: i64) -> bool {
         matches!((self.valid_from_ms, self.valid_to_ms), (Some(from), Some(to)) if from <= at_ms && at_ms <= to)
+    }
+}
+
+impl SubcontractorState {
+    /// Whether an attestation is in force at `at_ms` (`from <= at <= to`
+    /// for one of the registered windows).
+    pub fn attestation_in_force(&self, at_ms: i64) -> bool {
+        if self.attestations.is_empty() {
+            let latest = Attestation {
+                reference: String::new(),
+                valid_from_ms: self.valid_from_ms,
+                valid_to_ms: self.valid_to_ms,
+            };
+            return latest.in_force(at_ms);
+        }
+        self.attestations.iter().any(|a| a.in_force(at_ms))
+    }
+
+    /// Records a registration: its details become the latest, and its
+    /// window is added (or replaces the window of the same reference).
+    pub fn register(&mut self, name: &str, country: &str, window: Attestation) {
+        self.name = name.to_string();
+        self.country = country.to_string();
+        self.attestation_reference = window.reference.clone();
+        self.valid_from_ms = window.valid_from_ms;
+        self.valid_to_ms = window.valid_to_ms;
+        match self
+            .attestations
+            .iter_mut()
+            .find(|a| a.reference == window.reference)
+        {
+            Some(same) => *same = window,
+            None => self.attestations.push(window),
+        }
     }
 }
 

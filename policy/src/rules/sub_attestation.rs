@@ -29,18 +29,29 @@ pub(crate) fn check(cx: &Ctx<'_>, out: &mut Vec<Verdict>) {
         ),
         Some(s) if s.attestation_in_force(cx.at) => return,
         Some(s) => {
-            let window = match (s.valid_from_ms, s.valid_to_ms) {
-                (Some(from), Some(to)) => format!("valid {} to {}", format_ms(from), format_ms(to)),
-                _ => "with no validity period".to_string(),
+            let window = |reference: &str, from: Option<i64>, to: Option<i64>| {
+                let span = match (from, to) {
+                    (Some(from), Some(to)) => format!("valid {} to {}", format_ms(from), format_ms(to)),
+                    _ => "with no validity period".to_string(),
+                };
+                if reference.is_empty() {
+                    span
+                } else {
+                    format!("{reference} {span}")
+                }
             };
-            let reference = if s.attestation_reference.is_empty() {
-                String::new()
+            let windows: Vec<String> = if s.attestations.is_empty() {
+                vec![window(&s.attestation_reference, s.valid_from_ms, s.valid_to_ms)]
             } else {
-                format!(" {}", s.attestation_reference)
+                s.attestations
+                    .iter()
+                    .map(|a| window(&a.reference, a.valid_from_ms, a.valid_to_ms))
+                    .collect()
             };
             format!(
-                "data of customer {customer} handed off at {at} to subcontractor {id} ({}) whose attestation{reference} is not in force ({window})",
-                s.name
+                "data of customer {customer} handed off at {at} to subcontractor {id} ({}), for which no attestation is in force then (registered: {})",
+                s.name,
+                windows.join("; ")
             )
         }
     };
@@ -102,5 +113,57 @@ mod tests {
             registered("sub-1", T0 - DAY, T0 + 365 * DAY),
         ];
         assert!(effects(RULE.id, &renewed, &hand(T0)).is_empty());
+    }
+
+    fn with_reference(mut e: custody_proto::Event, reference: &str) -> custody_proto::Event {
+        if let Some(custody_proto::Kind::SubcontractorRegistered(s)) = &mut e.kind {
+            s.attestation_reference = reference.into();
+        }
+        e
+    }
+
+    /// Issue 12: an attestation renewed early (registered while the old one
+    /// still runs, valid from a later day) adds a window; a handoff between
+    /// the registration and the new window's start is judged by the old one.
+    #[test]
+    fn an_early_renewal_adds_a_window_instead_of_replacing_the_one_in_force() {
+        let old = with_reference(
+            registered("sub-1", T0 - 300 * DAY, T0 + 4 * DAY),
+            "ATT-2025",
+        );
+        let renewal = with_reference(
+            registered("sub-1", T0 + 5 * DAY, T0 + 370 * DAY),
+            "ATT-2026",
+        );
+        let reg = [old, renewal];
+        assert!(effects(RULE.id, &reg, &hand(T0)).is_empty(), "old window");
+        assert!(effects(RULE.id, &reg, &hand(T0 + 4 * DAY)).is_empty());
+        assert!(
+            effects(RULE.id, &reg, &hand(T0 + 6 * DAY)).is_empty(),
+            "new window"
+        );
+        // Between the two windows: in neither.
+        let gap = [
+            with_reference(registered("sub-1", T0 - 300 * DAY, T0 - DAY), "ATT-2025"),
+            with_reference(registered("sub-1", T0 + DAY, T0 + 370 * DAY), "ATT-2026"),
+        ];
+        let v = verdicts_of(RULE.id, &gap, &hand(T0));
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert!(
+            v[0].explanation.contains("ATT-2025") && v[0].explanation.contains("ATT-2026"),
+            "{}",
+            v[0].explanation
+        );
+    }
+
+    /// Registering a reference again replaces its window: a revocation is a
+    /// registration of the same attestation ending earlier.
+    #[test]
+    fn the_same_reference_registered_again_ends_its_window() {
+        let reg = [
+            with_reference(registered("sub-1", T0 - 300 * DAY, T0 + 300 * DAY), "ATT-1"),
+            with_reference(registered("sub-1", T0 - 300 * DAY, T0 - DAY), "ATT-1"),
+        ];
+        assert_eq!(effects(RULE.id, &reg, &hand(T0)), vec![Effect::Breach]);
     }
 }
