@@ -40,7 +40,7 @@ pub fn apply(state: &mut ShardState, event: &Event, seq: u64, verdicts: &[Verdic
         state
             .subcontractors
             .entry(s.subcontractor_id.clone())
-            .or_insert_with(SubcontractorState::default)
+            .or_default()
             .register(
                 &s.name,
                 &s.country,
