@@ -21,9 +21,7 @@
 use custody_proto::v1::{CollectionMeans, DeletionReason};
 use custody_proto::{timestamp_ms, Event, Kind};
 
-use crate::state::{
-    CustomerState, LeRequest, OpenFinding, Profile, ShardState, SubcontractorState,
-};
+use crate::state::{CustomerState, LeRequest, OpenFinding, Profile, ShardState};
 use crate::vocab::{instrument_name, Category};
 use crate::{Effect, Verdict};
 
