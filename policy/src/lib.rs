@@ -130,6 +130,10 @@ pub const RULES: &[Rule] = &[
     rules::eea_transfer::RULE,
     rules::sub_attestation::RULE,
     rules::sub_purpose::RULE,
+    rules::gov_transfer::RULE,
+    rules::swiss_transfer::RULE,
+    rules::sft_encrypted::RULE,
+    rules::us_storage::RULE,
 ];
 
 /// The rule with this id.

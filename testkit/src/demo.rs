@@ -1091,6 +1091,104 @@ fn breaches(b: &mut Builder, customer: &str, n: u32, eea: bool, storage: &str, t
                 location_country: "IN".into(),
             }),
         ),
+        // Data handed to a tax office for a newsletter: a voluntary
+        // disclosure to a government.
+        29 => b.push(
+            customer,
+            t,
+            "partner-feed",
+            &case,
+            Some(eng),
+            transfer(
+                storage,
+                "US",
+                &[C::Contact],
+                L::StandardContractualClauses,
+                T::Other,
+                false,
+                E::Government,
+                "City Tax Office",
+                P::Communications,
+            ),
+        ),
+        // Swiss data to the US without a legal mechanism.
+        31 => b.push(
+            customer,
+            t,
+            "escalation",
+            &case,
+            Some(&ESCALATION[0]),
+            transfer(
+                "CH",
+                "US",
+                &[C::Customer],
+                L::Unspecified,
+                T::Escalation,
+                false,
+                E::Organisation,
+                "Support Org Inc.",
+                P::ProvidingSupport,
+            ),
+        ),
+        // A trace uploaded through the SFT tool without encryption.
+        33 => b.push(
+            customer,
+            t,
+            "file-transfer",
+            &case,
+            Some(eng),
+            collected(
+                M::SecureFileTransfer,
+                &[C::Customer],
+                storage,
+                false,
+                "",
+                false,
+            ),
+        ),
+        // Data first stored in India for a customer without the EEA option.
+        35 if !eea => b.push(
+            customer,
+            t,
+            "email",
+            &case,
+            Some(eng),
+            collected(M::EmailOrWeb, &[C::Contact], "IN", true, "", false),
+        ),
+        // Subcontractor staff drafting knowledge-base articles from a case.
+        37 => b.push(
+            customer,
+            t,
+            "case-tool",
+            &case,
+            Some(&SUB_STAFF[0].0),
+            accessed(
+                P::ImprovingSupport,
+                &[C::Contact],
+                "kb-draft",
+                "",
+                M::Unspecified,
+            ),
+        ),
+        // Contact data to a subcontractor's call centre for a survey.
+        39 => b.push(
+            customer,
+            t,
+            "survey",
+            &case,
+            Some(eng),
+            transfer(
+                storage,
+                "PH",
+                &[C::Contact],
+                L::StandardContractualClauses,
+                T::Other,
+                false,
+                E::Subcontractor,
+                "Globex Contact Centers",
+                P::Communications,
+            ),
+        ),
         _ => {}
     }
     if eea {

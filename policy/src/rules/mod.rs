@@ -13,6 +13,7 @@ pub(crate) mod credentials_deleted;
 pub(crate) mod credentials_not_used;
 pub(crate) mod eea_residency;
 pub(crate) mod eea_transfer;
+pub(crate) mod gov_transfer;
 pub(crate) mod le_no_voluntary;
 pub(crate) mod le_notice;
 pub(crate) mod le_redirect;
@@ -21,8 +22,11 @@ pub(crate) mod private_encrypted;
 pub(crate) mod remote_access;
 pub(crate) mod sales_marketing;
 pub(crate) mod secondary_use;
+pub(crate) mod sft_encrypted;
 pub(crate) mod sub_attestation;
 pub(crate) mod sub_purpose;
+pub(crate) mod swiss_transfer;
+pub(crate) mod us_storage;
 pub(crate) mod use_matrix;
 
 /// What every rule sees: the state before the event, and the event.
@@ -70,6 +74,10 @@ pub(crate) const CHECKS: &[(&str, CheckFn)] = &[
     (eea_transfer::RULE.id, eea_transfer::check),
     (sub_attestation::RULE.id, sub_attestation::check),
     (sub_purpose::RULE.id, sub_purpose::check),
+    (gov_transfer::RULE.id, gov_transfer::check),
+    (swiss_transfer::RULE.id, swiss_transfer::check),
+    (sft_encrypted::RULE.id, sft_encrypted::check),
+    (us_storage::RULE.id, us_storage::check),
 ];
 
 pub(crate) fn verdict(rule: &Rule, effect: Effect, explanation: String) -> Verdict {
