@@ -20,6 +20,7 @@ pub mod check;
 pub mod checkpoint;
 pub mod cli;
 pub mod completeness;
+pub mod cosign;
 pub mod entry;
 pub mod map;
 pub mod merkle;

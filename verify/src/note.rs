@@ -364,6 +364,18 @@ impl Note {
         Ok(())
     }
 
+    /// Adds a signature line made elsewhere (a witness's cosignature),
+    /// replacing a line of the same name and key id.
+    pub fn push_signature(&mut self, sig: NoteSignature) -> Result<(), NoteError> {
+        self.signatures
+            .retain(|s| !(s.name == sig.name && s.id == sig.id));
+        if self.signatures.len() >= MAX_SIGNATURES {
+            return Err(NoteError::TooManySignatures);
+        }
+        self.signatures.push(sig);
+        Ok(())
+    }
+
     /// Parses a signed note without checking any signature: the text is
     /// everything up to the last blank line (kept with its final newline),
     /// each following line a well-formed signature line.
