@@ -24,6 +24,9 @@ use crate::partition::partition_for;
 use crate::store::{encode_head, QuarantinedRecord, Result, Store, StoreError, StoredHead};
 use crate::tree_keeper::{ToStore, TreeBatch, TreeKeeper, Trees};
 
+mod replica;
+pub use replica::{cosigned, Disagreement};
+
 /// Topic name recorded for events that arrive over HTTP or file import.
 pub const EMBEDDED_TOPIC: &str = "embedded";
 /// Largest event accepted; larger records are quarantined.

@@ -231,7 +231,7 @@ impl Store {
             .map_err(|e| locked_or(dir, e))?;
         Ok(Store {
             db: Arc::new(db),
-            secrets: Arc::new(LedgerSecrets::derive(&key.to_bytes())),
+            secrets: Arc::new(load_secrets(dir, &key)?),
             maps: Arc::default(),
             key,
             dir: dir.to_path_buf(),
@@ -282,7 +282,7 @@ impl Store {
         )?;
         Ok(Store {
             db: Arc::new(db),
-            secrets: Arc::new(LedgerSecrets::derive(&key.to_bytes())),
+            secrets: Arc::new(load_secrets(dir, &key)?),
             maps: Arc::default(),
             key,
             dir: dir.to_path_buf(),
@@ -768,6 +768,26 @@ fn secondary_dir() -> PathBuf {
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     ))
+}
+
+/// File of a replica's map secrets (`custody key export --format
+/// map-secrets` of the ledger it re-derives): when present, the customer
+/// maps are keyed and sealed with these instead of the secrets derived from
+/// `ledger.key`, so the replica's maps are the primary's.
+pub const MAP_SECRETS_FILE: &str = "map-secrets";
+
+fn load_secrets(dir: &Path, key: &SigningKey) -> Result<LedgerSecrets> {
+    let path = dir.join(MAP_SECRETS_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => LedgerSecrets::from_line(&text).map_err(|reason| StoreError::Key {
+            path,
+            reason: format!("map secrets: {reason}"),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Ok(LedgerSecrets::derive(&key.to_bytes()))
+        }
+        Err(source) => Err(StoreError::Io { path, source }),
+    }
 }
 
 /// The signing key at `path`, `None` when there is no such file.

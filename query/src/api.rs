@@ -163,6 +163,10 @@ pub(crate) async fn authorize_intake(
             StatusCode::FORBIDDEN,
             "a customer token cannot post events",
         )),
+        Some(p) if p.grant.role == Role::Witness => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "a witness token reads entries and checkpoints only",
+        )),
         _ => Ok(()),
     }
 }
@@ -180,6 +184,9 @@ fn may_read_customer(p: &Principal, customer: &str) -> Result<Audience, ApiError
             "this token reads only its own customer's reports",
         )),
         (Role::Emitter, _) => Err(forbidden("an emitter token cannot read reports")),
+        (Role::Witness, _) => Err(forbidden(
+            "a witness token reads entries and checkpoints only",
+        )),
     }
 }
 
@@ -424,7 +431,7 @@ pub fn report_read_event(reader: &Principal, report: &str, subject: &str, now_ms
             EntityKind::Customer,
             reader.grant.customer.clone().unwrap_or_default(),
         ),
-        Role::Officer | Role::Emitter => (
+        Role::Officer | Role::Emitter | Role::Witness => (
             v1::Role::ComplianceOfficer,
             EntityKind::Organisation,
             String::new(),

@@ -20,6 +20,10 @@ pub enum Role {
     Customer,
     /// Posts events only.
     Emitter,
+    /// A re-folding witness: reads the entries and checkpoints of every
+    /// shard (`GET /v1/logs/{shard}/entries`, `GET /v1/checkpoints/{n}`)
+    /// and nothing else.
+    Witness,
 }
 
 impl std::str::FromStr for Role {
@@ -29,8 +33,9 @@ impl std::str::FromStr for Role {
             "officer" => Ok(Role::Officer),
             "customer" => Ok(Role::Customer),
             "emitter" => Ok(Role::Emitter),
+            "witness" => Ok(Role::Witness),
             other => Err(AuthError::Invalid(format!(
-                "unknown role `{other}` (officer, customer or emitter)"
+                "unknown role `{other}` (officer, customer, emitter or witness)"
             ))),
         }
     }
@@ -89,7 +94,7 @@ pub fn create_token(ledger: &mut Ledger, grant: &Grant) -> Result<String, AuthEr
         (Role::Customer, Some(c)) if c.is_empty() => {
             return Err(AuthError::Invalid("--customer must not be empty".into()))
         }
-        (Role::Officer | Role::Emitter, Some(_)) => {
+        (Role::Officer | Role::Emitter | Role::Witness, Some(_)) => {
             return Err(AuthError::Invalid(
                 "--customer applies to customer tokens only".into(),
             ))

@@ -147,7 +147,7 @@ async fn get_log_proof(
     let own_customer = match (reader.grant.role, reader.grant.customer) {
         (Role::Officer, _) => None,
         (Role::Customer, Some(customer)) => Some(customer),
-        (Role::Customer, None) | (Role::Emitter, _) => {
+        (Role::Customer, None) | (Role::Emitter, _) | (Role::Witness, _) => {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "only officer and customer tokens get proofs of entries",

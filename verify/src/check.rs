@@ -43,7 +43,7 @@ use crate::reports::{
 use crate::{Checkpoint, Entry};
 
 /// Fields of a report document that are not the report's figures.
-const ENVELOPE: [&str; 7] = [
+const ENVELOPE: [&str; 8] = [
     "reportKind",
     "params",
     "checkpoint",
@@ -51,6 +51,7 @@ const ENVELOPE: [&str; 7] = [
     "generatedAt",
     "proofs",
     "consistency",
+    "cosigned",
 ];
 
 /// At most this many differences are listed per check.
@@ -68,7 +69,7 @@ pub struct Check {
 }
 
 impl Check {
-    fn new(subject: impl Into<String>, ok_text: impl Into<String>) -> Self {
+    pub(crate) fn new(subject: impl Into<String>, ok_text: impl Into<String>) -> Self {
         Check {
             subject: subject.into(),
             ok_text: ok_text.into(),
@@ -76,7 +77,7 @@ impl Check {
         }
     }
 
-    fn fail(&mut self, what: impl Into<String>) {
+    pub(crate) fn fail(&mut self, what: impl Into<String>) {
         self.failures.push(what.into());
     }
 

@@ -42,6 +42,15 @@ pub struct VerifyReportArgs {
     /// Bearer token for --server (any role).
     #[arg(long, env = "CUSTODY_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// A witness's cosigner key (`NAME+KEYID+BASE64`, C2SP cosignature/v1;
+    /// `custody witness-key` prints it); repeatable. The report's
+    /// checkpoint must be cosigned by --min-witnesses of them in every shard.
+    #[arg(long = "witness-key")]
+    witness_keys: Vec<String>,
+    /// How many of the --witness-key witnesses must have cosigned every
+    /// shard's checkpoint (default: all of them).
+    #[arg(long)]
+    min_witnesses: Option<usize>,
 }
 
 /// Runs the check and turns the outcome into an exit code (0 verified, 1
@@ -103,7 +112,26 @@ pub fn run(a: VerifyReportArgs) -> Result<()> {
             }
         }
     }
-    let outcome = verify_with_previous(&doc, &key, saved.as_ref(), &fetched, previous.as_ref());
+    let witnesses = a
+        .witness_keys
+        .iter()
+        .map(|k| k.parse::<crate::cosign::CosignerKey>())
+        .collect::<Result<Vec<_>, _>>()
+        .context("--witness-key")?;
+    let min = a.min_witnesses.unwrap_or(witnesses.len());
+    if min > witnesses.len() {
+        bail!(
+            "--min-witnesses {min} but only {} --witness-key given",
+            witnesses.len()
+        );
+    }
+    let mut outcome =
+        verify_with_previous(&doc, &key, saved.as_ref(), &fetched, previous.as_ref());
+    if !witnesses.is_empty() {
+        outcome
+            .checks
+            .push(crate::witnessed::check_cosigned(&doc, &key, &witnesses, min));
+    }
     print!("{}", outcome.render());
     if !outcome.ok() {
         bail!(

@@ -104,18 +104,70 @@ pub struct LedgerSecrets {
     pub seal: Hash,
 }
 
+/// First word of the one-line text form of a ledger's map secrets
+/// ([`map_secrets_line`]).
+pub const MAP_SECRETS_HEADER: &str = "custody-map-secrets-v1";
+
+/// The two seeds of a ledger's [`LedgerSecrets`], derived from its signing
+/// seed: the VRF key's seed and the seal secret.
+fn derive_seeds(signing_seed: &[u8; 32]) -> (Hash, Hash) {
+    let derive = |label: &[u8]| -> Hash {
+        let mut h = Sha256::new();
+        h.update(label);
+        h.update(signing_seed);
+        h.finalize().into()
+    };
+    (
+        derive(b"custody vrf key v1\n"),
+        derive(b"custody seal secret v1\n"),
+    )
+}
+
+/// The map secrets of the ledger with this signing seed as one line,
+/// `custody-map-secrets-v1 <hex VRF seed> <hex seal secret>`: what a
+/// re-folding witness needs to re-derive the ledger's customer maps. Both
+/// are hashes of the seed under distinct labels, so the line does not
+/// reveal the signing key.
+pub fn map_secrets_line(signing_seed: &[u8; 32]) -> String {
+    let (vrf, seal) = derive_seeds(signing_seed);
+    format!(
+        "{MAP_SECRETS_HEADER} {} {}\n",
+        hex::encode(vrf),
+        hex::encode(seal)
+    )
+}
+
 impl LedgerSecrets {
     pub fn derive(signing_seed: &[u8; 32]) -> Self {
-        let derive = |label: &[u8]| -> Hash {
-            let mut h = Sha256::new();
-            h.update(label);
-            h.update(signing_seed);
-            h.finalize().into()
-        };
+        let (vrf, seal) = derive_seeds(signing_seed);
         LedgerSecrets {
-            vrf: VrfSecretKey::from_seed(&derive(b"custody vrf key v1\n")),
-            seal: derive(b"custody seal secret v1\n"),
+            vrf: VrfSecretKey::from_seed(&vrf),
+            seal,
         }
+    }
+
+    /// Parses [`map_secrets_line`]'s text.
+    pub fn from_line(text: &str) -> Result<Self, String> {
+        let mut words = text.split_whitespace();
+        if words.next() != Some(MAP_SECRETS_HEADER) {
+            return Err(format!("does not start with `{MAP_SECRETS_HEADER}`"));
+        }
+        let mut seed = |what: &str| -> Result<Hash, String> {
+            words
+                .next()
+                .and_then(|w| hex::decode(w).ok())
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| format!("the {what} is not 64 hex digits"))
+        };
+        let vrf = seed("VRF seed")?;
+        let seal = seed("seal secret")?;
+        if words.next().is_some() {
+            return Err("trailing words".into());
+        }
+        Ok(LedgerSecrets {
+            vrf: VrfSecretKey::from_seed(&vrf),
+            seal,
+        })
     }
 
     /// The map key of a customer (without the proof: the fold needs only

@@ -35,6 +35,17 @@ pub const SIZE_MEDIA_TYPE: &str = "text/x.tlog.size";
 /// Most consistency proof lines a request may carry (tlog-witness).
 pub const MAX_PROOF_LINES: usize = 63;
 
+/// One shard's signed checkpoint note with the cosignatures collected for
+/// it, as a report carries it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct CosignedNote {
+    pub shard: u32,
+    /// The note: checkpoint body, blank line, the ledger's signature line
+    /// and one line per witness cosignature.
+    pub note: String,
+}
+
 /// Why a cosigner key, a cosignature or a request was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CosignError {

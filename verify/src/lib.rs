@@ -28,6 +28,7 @@ pub mod note;
 pub mod proofs;
 pub mod reports;
 pub mod vrf;
+pub mod witnessed;
 
 pub use checkpoint::{Checkpoint, ShardHead};
 pub use entry::{Entry, SourcePosition};

@@ -145,6 +145,11 @@ pub struct Signed<T, P> {
     /// With `?since_checkpoint=N`: proofs that `checkpoint` extends checkpoint N.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub consistency: Option<crate::proofs::Consistency>,
+    /// From a server with witnesses (`custody serve --witness`): each
+    /// shard's C2SP checkpoint note at `checkpoint`, with the witnesses'
+    /// cosignatures collected for it (`custody-verify --witness-key`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cosigned: Vec<crate::cosign::CosignedNote>,
 }
 
 /// The document of report `R`.
@@ -167,6 +172,7 @@ impl<T, P> Signed<T, P> {
             report,
             proofs: None,
             consistency: None,
+            cosigned: Vec::new(),
         }
     }
 }
