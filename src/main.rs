@@ -20,9 +20,11 @@ mod bench;
 mod bench_kafka;
 mod bench_posts;
 mod bench_query;
+mod cosigner;
 mod emit;
 mod progress;
 mod report_cmd;
+mod witness_cmd;
 
 #[derive(Parser)]
 #[command(
@@ -88,7 +90,13 @@ enum Command {
         skew: SkewArg,
         #[command(flatten)]
         kafka: KafkaArgs,
+        #[command(flatten)]
+        witnesses: WitnessFlags,
     },
+    /// Re-fold a primary's entries and cosign its checkpoints (C2SP tlog-witness) when the fold agrees.
+    Witness(witness_cmd::WitnessArgs),
+    /// Print a witness's cosigner key (created on first use) for `serve --witness` and `custody-verify --witness-key`.
+    WitnessKey(witness_cmd::WitnessKeyArgs),
     /// Send events (JSON lines, `-` for standard input) to Kafka or to a Custody HTTP endpoint.
     Emit {
         /// Kafka bootstrap servers to send to, e.g. 127.0.0.1:9092 (values are
@@ -206,6 +214,21 @@ enum Command {
     },
 }
 
+/// The witnesses a primary gathers cosignatures from.
+#[derive(clap::Args, Clone)]
+struct WitnessFlags {
+    /// A witness to send every checkpoint to (C2SP add-checkpoint): its
+    /// base URL and cosigner key, `URL=NAME+KEYID+BASE64` (`custody
+    /// witness-key`); repeatable. Its cosignatures are added to the shards'
+    /// notes and to reports.
+    #[arg(long = "witness", value_parser = cosigner::parse_witness)]
+    witness: Vec<cosigner::WitnessSpec>,
+    /// How many witness cosignatures a report's checkpoint should carry:
+    /// reports wait up to 3 s for them (default: every --witness).
+    #[arg(long)]
+    min_witnesses: Option<usize>,
+}
+
 #[derive(clap::Args, Clone)]
 struct KafkaArgs {
     /// Kafka bootstrap servers, e.g. 127.0.0.1:9092. Without it, the embedded path is used.
@@ -222,6 +245,15 @@ struct KafkaArgs {
     /// Partitions (shards) this node folds, e.g. 0,1 (default: every partition of the topic).
     #[arg(long, env = "CUSTODY_PARTITIONS", value_delimiter = ',')]
     partitions: Option<Vec<u32>>,
+}
+
+impl WitnessFlags {
+    fn none() -> Self {
+        WitnessFlags {
+            witness: Vec::new(),
+            min_witnesses: None,
+        }
+    }
 }
 
 impl KafkaArgs {
@@ -242,7 +274,9 @@ enum KeyCommand {
         #[command(flatten)]
         data: DataArg,
         /// hex: the public key; vkey: the verifier key of the shards'
-        /// checkpoint notes (`NAME+KEYID+BASE64`, Go's sumdb/note format).
+        /// checkpoint notes (`NAME+KEYID+BASE64`, Go's sumdb/note format);
+        /// map-secrets: the customer maps' secrets, for a re-folding
+        /// witness (`custody witness --map-secrets`; keep it secret).
         #[arg(long, value_enum, default_value_t = KeyFormat::Hex)]
         format: KeyFormat,
         /// Ledger name for --format vkey (as given to `custody serve --log-name`).
@@ -255,6 +289,7 @@ enum KeyCommand {
 enum KeyFormat {
     Hex,
     Vkey,
+    MapSecrets,
 }
 
 /// `--log-name`: a valid note key name.
@@ -350,9 +385,17 @@ fn run(cli: Cli) -> Result<()> {
             log_name,
             skew,
             kafka,
+            witnesses,
         } => {
             let ledger = open_ledger(&data.data)?;
             let interval = std::time::Duration::from_millis(checkpoint_interval_ms);
+            if witnesses.min_witnesses.unwrap_or(0) > witnesses.witness.len() {
+                bail!(
+                    "--min-witnesses {} but only {} --witness given",
+                    witnesses.min_witnesses.unwrap_or(0),
+                    witnesses.witness.len()
+                );
+            }
             serve(
                 ledger,
                 listen,
@@ -360,8 +403,11 @@ fn run(cli: Cli) -> Result<()> {
                 kafka.consumer(skew.ms()),
                 log_name,
                 skew.ms(),
+                witnesses,
             )
         }
+        Command::Witness(args) => witness_cmd::run(args),
+        Command::WitnessKey(args) => witness_cmd::print_key(args),
         Command::Emit {
             kafka,
             topic,
@@ -458,6 +504,7 @@ fn run(cli: Cli) -> Result<()> {
                     kafka.consumer(Some(custody_ingest::DEFAULT_MAX_SKEW_MS)),
                     None,
                     Some(custody_ingest::DEFAULT_MAX_SKEW_MS),
+                    WitnessFlags::none(),
                 );
             }
             let mut ledger = open_ledger(&data.data)?;
@@ -498,6 +545,7 @@ fn run(cli: Cli) -> Result<()> {
                 None,
                 None,
                 Some(custody_ingest::DEFAULT_MAX_SKEW_MS),
+                WitnessFlags::none(),
             )
         }
         Command::Key {
@@ -517,6 +565,12 @@ fn run(cli: Cli) -> Result<()> {
                     let name = log_name.unwrap_or_else(|| note::default_ledger_name(&key));
                     println!("{}", note::VerifierKey::ed25519(&name, &key)?);
                 }
+                KeyFormat::MapSecrets => print!(
+                    "{}",
+                    custody_verify::completeness::map_secrets_line(
+                        &store.signing_key().to_bytes()
+                    )
+                ),
             }
             Ok(())
         }
@@ -704,6 +758,7 @@ fn serve(
     kafka: Option<ConsumerConfig>,
     log_name: Option<String>,
     max_skew_ms: Option<i64>,
+    witnesses: WitnessFlags,
 ) -> Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
@@ -712,6 +767,24 @@ fn serve(
             state.log_name = name;
         }
         state.max_skew_ms = max_skew_ms;
+        let min = witnesses
+            .min_witnesses
+            .unwrap_or(witnesses.witness.len());
+        state.cosignatures = Arc::new(custody_query::witness::Cosignatures::new(
+            witnesses.witness.iter().map(|w| w.key.clone()).collect(),
+            min,
+        ));
+        let cosigners_stop = Arc::new(AtomicBool::new(false));
+        let mut cosigners = Vec::new();
+        for spec in witnesses.witness {
+            cosigners.push(cosigner::start(
+                spec,
+                state.reader.clone(),
+                state.log_name.clone(),
+                state.cosignatures.clone(),
+                cosigners_stop.clone(),
+            )?);
+        }
         let checkpointer = custody_query::checkpoints::Checkpointer::start(
             state.ledger.clone(),
             checkpoint_interval,
@@ -759,6 +832,10 @@ fn serve(
         }
         // Leave a checkpoint of what was folded before exiting.
         tokio::task::spawn_blocking(move || checkpointer.stop()).await?;
+        cosigners_stop.store(true, Ordering::SeqCst);
+        for c in cosigners {
+            let _ = tokio::task::spawn_blocking(move || c.join()).await;
+        }
         Ok(())
     })
 }

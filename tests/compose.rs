@@ -384,3 +384,36 @@ mod toml_like {
             .collect()
     }
 }
+
+#[test]
+fn the_witness_service_parses_and_follows_the_custody_service() {
+    let c = compose();
+    let services = &c["services"];
+    let args = strings(&services["witness"]["command"]);
+    let out = common::custody()
+        .env("CUSTODY_PARSE_ONLY", "1")
+        .env("CUSTODY_TOKEN", "cst_placeholder")
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "custody rejects the witness command line {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let custody_listen = flag(&strings(&services["custody"]["command"]), "--listen");
+    let port = custody_listen.rsplit(':').next().unwrap();
+    assert_eq!(
+        flag(&args, "--primary"),
+        format!("http://custody:{port}"),
+        "the witness mirrors the custody service"
+    );
+    let data = flag(&args, "--data");
+    assert!(
+        strings(&services["witness"]["volumes"])
+            .iter()
+            .any(|v| v.ends_with(&format!(":{data}"))),
+        "the witness's data is on its volume"
+    );
+    assert!(flag(&args, "--map-secrets").starts_with(&data));
+}

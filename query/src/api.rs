@@ -521,10 +521,29 @@ async fn serve_report<R: Report>(
 where
     R::Doc: Document,
 {
+    let cosignatures = state.cosignatures.clone();
+    if cosignatures.enabled() && cosignatures.min > 0 {
+        // Witnesses cosign a checkpoint moments after it is signed: wait a
+        // little (never for the fold) for the latest one to carry them.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        loop {
+            let cp = with_reader(state, latest_checkpoint).await?;
+            if cosignatures.complete(&cp) || std::time::Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+    }
     let now = now_ms();
+    let name = state.log_name.clone();
     let doc: DocumentOf<R> = with_reader(state, move |store| {
         let cp = latest_checkpoint(store)?;
-        Ok(source::produce::<R>(store, &cp, params, now, pp)?)
+        let mut doc = source::produce::<R>(store, &cp, params, now, pp)?;
+        if cosignatures.enabled() {
+            doc.cosigned =
+                crate::witness::cosigned_notes(store, &name, &cosignatures, &doc.checkpoint)?;
+        }
+        Ok(doc)
     })
     .await?;
     record_read(state, reader, R::NAME, &R::subject(&doc.params), now).await?;

@@ -13,6 +13,8 @@ pub mod openapi;
 pub mod proofs;
 pub mod render;
 pub mod source;
+pub mod witness;
+pub mod witness_node;
 
 /// The pure report builders and pipeline (from `custody-verify`).
 pub use custody_verify::reports;
@@ -52,6 +54,9 @@ pub struct AppState {
     /// How far a posted event's `occurredAt` may be ahead of its arrival
     /// (`None`: no limit); `custody serve --max-clock-skew`.
     pub max_skew_ms: Option<i64>,
+    /// Witness cosignatures collected for the shards' notes
+    /// (`custody serve --witness`), added to notes and reports.
+    pub cosignatures: Arc<witness::Cosignatures>,
     /// The one folder over `ledger` and `metrics`: every source and every
     /// recorded read shares it, so durable batches waiting together share
     /// one write and one fsync (`custody_ingest::folder`).
@@ -72,6 +77,7 @@ impl AppState {
             metrics,
             emitter: None,
             max_skew_ms: Some(custody_ingest::DEFAULT_MAX_SKEW_MS),
+            cosignatures: Arc::default(),
         }
     }
 
@@ -156,6 +162,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/status", get(get_status))
         .merge(api::routes())
         .merge(logs::routes())
+        .merge(witness::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }

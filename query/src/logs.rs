@@ -69,7 +69,7 @@ fn shard_list(ids: &[u32]) -> String {
 }
 
 /// The shard's signed checkpoint note at `cp`, and the shard's size there.
-fn signed_note(
+pub(crate) fn signed_note(
     store: &Store,
     ledger_name: &str,
     cp: &Checkpoint,
@@ -124,10 +124,13 @@ async fn get_log_checkpoint(
 ) -> Result<Response, ApiError> {
     let shard = shard_param(&shard)?;
     let name = state.log_name.clone();
+    let cosignatures = state.cosignatures.clone();
     let (number, note) = with_reader(&state, move |store| {
         let cp = latest_checkpoint(store)?;
         let (_, note) = signed_note(store, &name, &cp, shard)?;
-        Ok((cp.number, note))
+        // With the witnesses' cosignatures collected for it
+        // (`custody serve --witness`).
+        Ok((cp.number, cosignatures.decorate(shard, cp.number, note)))
     })
     .await?;
     Ok(text_answer(number, note))
