@@ -244,6 +244,62 @@ fn wait_refused(w: &Witness, timeout: Duration) -> Value {
     }
 }
 
+/// A `cosignature/v1` verifier written from c2sp.org/tlog-cosignature for
+/// `signed_note` (Cloudflare's port of Go's sumdb/note), calling nothing of
+/// Custody's: key id SHA-256(name || "\n" || 0x04 || key)[:4], signature
+/// = 8-byte big-endian timestamp || Ed25519 over "cosignature/v1\ntime T\n"
+/// and the note text.
+struct SpecCosigner {
+    name: String,
+    id: u32,
+    key: ed25519_dalek::VerifyingKey,
+}
+
+impl SpecCosigner {
+    fn from_vkey(vkey: &str) -> SpecCosigner {
+        use base64::Engine as _;
+        use sha2::Digest;
+        let mut parts = vkey.splitn(3, '+');
+        let name = parts.next().unwrap().to_string();
+        let _id = parts.next().unwrap();
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(parts.next().unwrap())
+            .unwrap();
+        assert_eq!(raw[0], 0x04, "a cosignature/v1 key");
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&raw[1..].try_into().unwrap()).unwrap();
+        let mut h = sha2::Sha256::new();
+        h.update(name.as_bytes());
+        h.update(b"\n");
+        h.update([0x04]);
+        h.update(key.as_bytes());
+        let d = h.finalize();
+        SpecCosigner {
+            id: u32::from_be_bytes([d[0], d[1], d[2], d[3]]),
+            name,
+            key,
+        }
+    }
+}
+
+impl signed_note::Verifier for SpecCosigner {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn key_id(&self) -> u32 {
+        self.id
+    }
+    fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
+        if sig.len() != 72 {
+            return false;
+        }
+        let ts = u64::from_be_bytes(sig[..8].try_into().unwrap());
+        let mut signed = format!("cosignature/v1\ntime {ts}\n").into_bytes();
+        signed.extend_from_slice(msg);
+        let s = ed25519_dalek::Signature::from_bytes(&sig[8..].try_into().unwrap());
+        self.key.verify_strict(&signed, &s).is_ok()
+    }
+}
+
 fn demo_lines(dir: &Path, customers: u32) -> Vec<String> {
     let file = demo_file(dir, customers);
     std::fs::read_to_string(file)
@@ -337,6 +393,21 @@ fn primary_and_two_witnesses_agree_over_a_four_partition_topic() {
         .map(|h| h["size"].as_u64().unwrap())
         .sum();
     assert!(total >= events as u64, "{total} entries for {events} events");
+    // Every note verifies with an implementation that is not Custody's:
+    // the ledger's signature and both cosignatures.
+    for s in shards(&cp) {
+        let (body, _) = note(&primary, s);
+        let parsed = signed_note::Note::from_bytes(body.as_bytes()).unwrap();
+        let (verified, unknown) = parsed
+            .verify(&signed_note::VerifierList::new(vec![
+                Box::new(signed_note::StandardVerifier::new(&p.log_key).unwrap()),
+                Box::new(SpecCosigner::from_vkey(&w1.vkey)),
+                Box::new(SpecCosigner::from_vkey(&w2.vkey)),
+            ]))
+            .unwrap_or_else(|e| panic!("shard {s}: {e}\n{body}"));
+        assert_eq!(verified.len(), 3, "{body}");
+        assert!(unknown.is_empty());
+    }
 
     // A customer's report carries the cosigned notes: custody-verify
     // requires them.

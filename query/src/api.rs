@@ -203,7 +203,7 @@ async fn post_token(
     let grant: auth::Grant = serde_json::from_slice(&body).map_err(|e| {
         let mut err = ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            format!("body must be {{\"role\": \"officer|customer|emitter\", \"customer\": \"ID\"}}: {e}"),
+            format!("body must be {{\"role\": \"officer|customer|emitter|witness\", \"customer\": \"ID\"}}: {e}"),
         );
         err.field = Some("role".into());
         err
@@ -798,6 +798,7 @@ mod tests {
             "/v1/tokens/{id}/revoke",
             "/v1/logs/{shard}/checkpoint",
             "/v1/logs/{shard}/proof",
+            "/v1/logs/{shard}/entries",
         ] {
             assert!(doc["paths"].get(path).is_some(), "{path}");
         }

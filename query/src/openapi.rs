@@ -302,7 +302,7 @@ fn build() -> Result<Value, SchemaError> {
                  "description": "Verifiable chain-of-custody ledger for customer data. Every error answers with the `Error` body."},
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                "description": "tokens from `custody token create --role officer|customer|emitter` or `POST /v1/tokens`"}},
+                "description": "tokens from `custody token create --role officer|customer|emitter|witness` or `POST /v1/tokens`"}},
             "schemas": schemas,
         },
         "paths": {
@@ -375,7 +375,7 @@ fn build() -> Result<Value, SchemaError> {
                 "summary": "A C2SP tlog-proof of one entry against the shard's signed checkpoint note",
                 "description": "Roles: officer (any entry), customer (entries of its own customer only). `c2sp.org/tlog-proof@v1`, `index N`, the RFC 6962 inclusion proof (base64, leaf's sibling first), a blank line, then the note of `GET /v1/logs/{shard}/checkpoint`. The leaf hash is SHA-256(0x00 || entry hash).",
                 "security": [{"bearer": []}],
-                "parameters": [shard_param,
+                "parameters": [shard_param.clone(),
                     {"name": "index", "in": "query", "required": true, "description": "the entry's sequence number in its shard", "schema": {"type": "integer", "minimum": 0}}],
                 "responses": responses(&[
                     (200, "the proof", text("text/plain")),
@@ -383,6 +383,19 @@ fn build() -> Result<Value, SchemaError> {
                     unauthorized.clone(),
                     (403, "an emitter token, or another customer's entry", None),
                     (404, "a shard the latest checkpoint does not list, or an index outside it", None),
+                    (503, "no checkpoint signed yet; retry in a second", None)])}},
+            "/v1/logs/{shard}/entries": {"get": {
+                "summary": "A shard's stored entries, in order, for a re-folding witness to mirror",
+                "description": "Roles: witness, officer. Entries `start` to `start + limit` (default 1000, at most 10000), but never past the latest signed checkpoint's size of the shard (`x-custody-shard-size`), each as a 4-byte big-endian length followed by the stored entry (canonical bytes, then the entry hash).",
+                "security": [{"bearer": []}],
+                "parameters": [shard_param.clone(),
+                    {"name": "start", "in": "query", "required": true, "description": "sequence number of the first entry", "schema": {"type": "integer", "minimum": 0}},
+                    {"name": "limit", "in": "query", "required": false, "description": "most entries returned (1 to 10000)", "schema": {"type": "integer", "minimum": 1}}],
+                "responses": responses(&[
+                    (200, "the entries", text("application/octet-stream")),
+                    bad_request("a bad `shard`, `start` or `limit`, named in `field`"),
+                    unauthorized.clone(),
+                    (403, "a token of another role", None),
                     (503, "no checkpoint signed yet; retry in a second", None)])}},
             "/v1/tokens": {
                 "post": {
