@@ -29,6 +29,9 @@ pub const WITNESS_KEY_FILE: &str = "witness.key";
 /// Entries asked per request.
 const PAGE: u64 = 5_000;
 
+/// One mirrored entry: decoded, its hash, its stored bytes.
+type Mirrored = (Entry, [u8; 32], Vec<u8>);
+
 #[derive(clap::Args)]
 pub struct WitnessArgs {
     /// Data directory of this witness (its own RocksDB, its cosigner key
@@ -245,7 +248,7 @@ impl Mirror {
     }
 
     /// The primary's stored entries `start..start+limit` of a shard.
-    fn entries(&self, shard: u32, start: u64, limit: u64) -> Result<Vec<(Entry, [u8; 32], Vec<u8>)>> {
+    fn entries(&self, shard: u32, start: u64, limit: u64) -> Result<Vec<Mirrored>> {
         let path = format!("/v1/logs/{shard}/entries?start={start}&limit={limit}");
         let (status, body) = self.get(&path)?;
         if status != 200 {
@@ -468,7 +471,7 @@ impl Mirror {
         node: &WitnessNode,
         shard: u32,
         start: u64,
-        page: Vec<(Entry, [u8; 32], Vec<u8>)>,
+        page: Vec<Mirrored>,
     ) -> Result<(), Stop> {
         let mut ledger = node
             .ledger

@@ -134,7 +134,10 @@ impl WitnessNode {
 
     /// Whether any shard is refused: the mirror then stops following.
     pub fn refused(&self) -> bool {
-        self.refusals.lock().map_or(true, |m| !m.is_empty())
+        match self.refusals.lock() {
+            Ok(m) => !m.is_empty(),
+            Err(_) => true,
+        }
     }
 
     pub fn refusal(&self, shard: u32) -> Option<Refusal> {
