@@ -132,6 +132,16 @@ impl Entry {
                 2 => Effect::Closes {
                     opened_seq: r.u64()?,
                 },
+                3 => Effect::Withdraws {
+                    opened_seq: r.u64()?,
+                    customer: r.str16("verdict.customer")?,
+                },
+                4 => Effect::Obligation {
+                    due_ms: r.u64()? as i64,
+                },
+                5 => Effect::Discharges {
+                    opened_seq: r.u64()?,
+                },
                 code => {
                     return Err(EntryError::UnknownCode {
                         what: "effect",
@@ -206,11 +216,27 @@ impl EntryParts<'_> {
         for v in self.verdicts {
             put_u16_str(out, &v.rule, "verdict.rule")?;
             out.push(v.severity.as_u8());
-            match v.effect {
+            match &v.effect {
                 Effect::Breach => out.push(0),
                 Effect::Opens => out.push(1),
                 Effect::Closes { opened_seq } => {
                     out.push(2);
+                    out.extend_from_slice(&opened_seq.to_be_bytes());
+                }
+                Effect::Withdraws {
+                    opened_seq,
+                    customer,
+                } => {
+                    out.push(3);
+                    out.extend_from_slice(&opened_seq.to_be_bytes());
+                    put_u16_str(out, customer, "verdict.customer")?;
+                }
+                Effect::Obligation { due_ms } => {
+                    out.push(4);
+                    out.extend_from_slice(&due_ms.to_be_bytes());
+                }
+                Effect::Discharges { opened_seq } => {
+                    out.push(5);
                     out.extend_from_slice(&opened_seq.to_be_bytes());
                 }
             }
@@ -336,6 +362,29 @@ mod tests {
                     severity: Severity::Medium,
                     effect: Effect::Closes { opened_seq: 7 },
                     explanation: "deleted".into(),
+                },
+                Verdict {
+                    rule: "SUB-ATTESTATION".into(),
+                    severity: Severity::High,
+                    effect: Effect::Withdraws {
+                        opened_seq: 5,
+                        customer: "cust-9".into(),
+                    },
+                    explanation: "registered in time".into(),
+                },
+                Verdict {
+                    rule: "CREDENTIALS-DELETED".into(),
+                    severity: Severity::Medium,
+                    effect: Effect::Obligation {
+                        due_ms: 1_700_000_600_000,
+                    },
+                    explanation: "to be deleted".into(),
+                },
+                Verdict {
+                    rule: "CREDENTIALS-DELETED".into(),
+                    severity: Severity::Medium,
+                    effect: Effect::Discharges { opened_seq: 8 },
+                    explanation: "deleted in time".into(),
                 },
             ],
         }
