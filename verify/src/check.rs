@@ -757,7 +757,12 @@ fn claimed_findings(doc: &Value) -> Result<Vec<FindingKey>, String> {
         .iter()
         .enumerate()
         .map(|(n, r)| ("findings", n, r))
-        .chain(pending.iter().enumerate().map(|(n, r)| ("obligations", n, r)));
+        .chain(
+            pending
+                .iter()
+                .enumerate()
+                .map(|(n, r)| ("obligations", n, r)),
+        );
     let mut keys = Vec::new();
     for (list, n, row) in rows {
         let bad = |what: &str| format!("{list}[{n}]: {what}");

@@ -118,7 +118,11 @@ impl Entry {
         let len = r.u32()? as usize;
         let event = r.take(len)?.to_vec();
         let count = r.u16()?;
-        let mut verdicts = Vec::with_capacity(usize::from(count).min(64));
+        // Reserve no more than the rest of the body can hold: a verdict
+        // takes at least 8 bytes (rule length, severity, effect,
+        // explanation length), so a forged count cannot make us allocate.
+        let room = (body.len() - r.pos) / 8;
+        let mut verdicts = Vec::with_capacity(usize::from(count).min(room).min(64));
         for _ in 0..count {
             let rule = r.str16("verdict.rule")?;
             let code = r.u8()?;
