@@ -216,7 +216,7 @@ mod tests {
         assert_eq!(v[0].effect, Effect::Breach);
         // Dated T0 - DAY, valid from long before: evidence for the handoff.
         let reg = registered("sub-1", T0 - 60 * DAY, T0 + 300 * DAY);
-        let v = verdicts_of(RULE.id, &[handoff.clone()], &reg);
+        let v = verdicts_of(RULE.id, std::slice::from_ref(&handoff), &reg);
         assert_eq!(
             v.iter().map(|v| v.effect.clone()).collect::<Vec<_>>(),
             vec![Effect::Withdraws {
@@ -231,10 +231,10 @@ mod tests {
         );
         // A window that does not cover the handoff is no evidence.
         let other = registered("sub-1", T0 + 1, T0 + 300 * DAY);
-        assert!(effects(RULE.id, &[handoff.clone()], &other).is_empty());
+        assert!(effects(RULE.id, std::slice::from_ref(&handoff), &other).is_empty());
         // Nor is a registration of another subcontractor.
         let elsewhere = registered("sub-2", T0 - 60 * DAY, T0 + 300 * DAY);
-        assert!(effects(RULE.id, &[handoff.clone()], &elsewhere).is_empty());
+        assert!(effects(RULE.id, std::slice::from_ref(&handoff), &elsewhere).is_empty());
         // Nor a registration dated after the handoff (not registered then).
         let mut backdated = reg.clone();
         backdated.occurred_at = Some(custody_proto::timestamp_from_ms(T0 + 1));
