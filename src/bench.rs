@@ -111,6 +111,7 @@ fn fold_all(
 const POLICY_ON: FoldOptions = FoldOptions {
     policy: true,
     commitments: true,
+    allowed_lateness_ms: None,
 };
 
 /// The baseline: the same event bytes, one put each, same batch size, same
