@@ -123,8 +123,8 @@ impl Cosigner {
     /// One shard's note at `cp`: `Ok(true)` when settled (cosigned, or
     /// refused for good), `Ok(false)` to retry later.
     fn cosign(&mut self, cp: &Checkpoint, shard: u32) -> Result<bool> {
-        let note = shard_note(&self.store, &self.ledger_name, cp, shard)
-            .map_err(anyhow::Error::msg)?;
+        let note =
+            shard_note(&self.store, &self.ledger_name, cp, shard).map_err(anyhow::Error::msg)?;
         let size = cp.shard(shard).map_or(0, |h| h.size);
         for _ in 0..2 {
             let old = self.known.get(&shard).copied().unwrap_or(0);
@@ -194,11 +194,9 @@ impl Cosigner {
         let text = resp.body_mut().read_to_string().unwrap_or_default();
         match status {
             200 => Ok(Answer::Cosigned(text)),
-            409 => Ok(Answer::Conflict(
-                text.trim()
-                    .parse()
-                    .with_context(|| format!("POST {url}: 409 without a size: {text:?}"))?,
-            )),
+            409 => Ok(Answer::Conflict(text.trim().parse().with_context(
+                || format!("POST {url}: 409 without a size: {text:?}"),
+            )?)),
             s => Ok(Answer::Refused(s, text)),
         }
     }

@@ -568,9 +568,7 @@ fn run(cli: Cli) -> Result<()> {
                 }
                 KeyFormat::MapSecrets => print!(
                     "{}",
-                    custody_verify::completeness::map_secrets_line(
-                        &store.signing_key().to_bytes()
-                    )
+                    custody_verify::completeness::map_secrets_line(&store.signing_key().to_bytes())
                 ),
             }
             Ok(())
@@ -772,9 +770,7 @@ fn serve(
             state.log_name = name;
         }
         state.max_skew_ms = max_skew_ms;
-        let min = witnesses
-            .min_witnesses
-            .unwrap_or(witnesses.witness.len());
+        let min = witnesses.min_witnesses.unwrap_or(witnesses.witness.len());
         state.cosignatures = Arc::new(custody_query::witness::Cosignatures::new(
             witnesses.witness.iter().map(|w| w.key.clone()).collect(),
             min,

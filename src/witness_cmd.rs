@@ -240,10 +240,14 @@ impl Mirror {
         let (status, body) = self.get(path)?;
         match status {
             200 => Ok(Some(
-                serde_json::from_slice(&body).with_context(|| format!("{path}: not a checkpoint"))?,
+                serde_json::from_slice(&body)
+                    .with_context(|| format!("{path}: not a checkpoint"))?,
             )),
             404 | 503 => Ok(None),
-            s => bail!("GET {path} answered {s}: {}", String::from_utf8_lossy(&body)),
+            s => bail!(
+                "GET {path} answered {s}: {}",
+                String::from_utf8_lossy(&body)
+            ),
         }
     }
 
@@ -252,7 +256,10 @@ impl Mirror {
         let path = format!("/v1/logs/{shard}/entries?start={start}&limit={limit}");
         let (status, body) = self.get(&path)?;
         if status != 200 {
-            bail!("GET {path} answered {status}: {}", String::from_utf8_lossy(&body));
+            bail!(
+                "GET {path} answered {status}: {}",
+                String::from_utf8_lossy(&body)
+            );
         }
         split_entries(&body)
             .map_err(|e| anyhow::anyhow!("GET {path}: {e}"))?
@@ -286,7 +293,11 @@ impl Mirror {
                     match self.first_difference(node, shard) {
                         Ok(Some(r)) => node.refuse(r),
                         Ok(None) => {}
-                        Err(e) => tracing::warn!(error = %e, shard, "comparing with the primary failed"),
+                        Err(e) => tracing::warn!(
+                            error = format!("{e:#}"),
+                            shard,
+                            "comparing with the primary failed"
+                        ),
                     }
                 }
             }
@@ -296,8 +307,12 @@ impl Mirror {
                 std::thread::sleep(poll);
                 continue;
             }
+            let step = node.begin_step();
             match self.step(node) {
-                Ok(()) => last_error.clear(),
+                Ok(()) => {
+                    node.step_done(step);
+                    last_error.clear();
+                }
                 Err(Stop::Refused(r)) => node.refuse(r),
                 Err(Stop::Retry(e)) => {
                     let text = format!("{e:#}");
@@ -355,7 +370,12 @@ impl Mirror {
 
     /// The primary's latest checkpoint is not newer than the adopted one: it
     /// must be one this witness adopted, byte for byte.
-    fn same_history(&self, node: &WitnessNode, latest: &Checkpoint, adopted: u64) -> Result<(), Stop> {
+    fn same_history(
+        &self,
+        node: &WitnessNode,
+        latest: &Checkpoint,
+        adopted: u64,
+    ) -> Result<(), Stop> {
         let ours = node
             .store
             .checkpoint(latest.number)
@@ -519,7 +539,8 @@ impl Mirror {
         for (i, outcome) in summary.outcomes.iter().enumerate() {
             let seq = start + i as u64;
             let (_, primary_hash, primary_bytes) = &page[i];
-            let folded_here = matches!(outcome, Outcome::Folded { shard: s, seq: q } if *s == shard && *q == seq);
+            let folded_here =
+                matches!(outcome, Outcome::Folded { shard: s, seq: q } if *s == shard && *q == seq);
             let own = if folded_here {
                 store.entry_bytes(shard, seq).map_err(anyhow::Error::from)?
             } else {
@@ -538,7 +559,9 @@ impl Mirror {
                     describe_difference(&page[i].0, own_entry.as_ref().map(|(e, _)| e))
                 }
                 Outcome::Duplicate { seq: s, .. } => {
-                    format!("the primary's entry is an event this fold finds a duplicate of seq {s}")
+                    format!(
+                        "the primary's entry is an event this fold finds a duplicate of seq {s}"
+                    )
                 }
                 Outcome::AlreadyFolded => {
                     "the primary's entry repeats a source offset already folded".into()
@@ -586,7 +609,10 @@ impl Mirror {
             }
             for (entry, hash, bytes) in page {
                 let own = node.store.entry_bytes(shard, entry.seq)?;
-                let own_hash = own.as_deref().and_then(|b| split_stored(b).ok()).map(|(_, h)| h);
+                let own_hash = own
+                    .as_deref()
+                    .and_then(|b| split_stored(b).ok())
+                    .map(|(_, h)| h);
                 if own_hash != Some(hash) {
                     let own_entry = own.as_deref().and_then(|b| Entry::open(b).ok());
                     let reason = describe_difference(&entry, own_entry.as_ref().map(|(e, _)| e));

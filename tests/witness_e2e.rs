@@ -114,6 +114,8 @@ impl Drop for Witness {
 /// What witnesses need of a primary's data directory.
 struct Primary {
     data: PathBuf,
+    /// Where it serves, across restarts: the URL its witnesses mirror.
+    addr: SocketAddr,
     witness_token: String,
     emitter_token: String,
     officer_token: String,
@@ -135,9 +137,16 @@ impl Primary {
         let witness_token = token("witness");
         let emitter_token = token("emitter");
         let officer_token = token("officer");
-        let log_key = run_ok(&["key", "export", "--data", path_str(&data), "--format", "vkey"])
-            .trim()
-            .to_string();
+        let log_key = run_ok(&[
+            "key",
+            "export",
+            "--data",
+            path_str(&data),
+            "--format",
+            "vkey",
+        ])
+        .trim()
+        .to_string();
         let secrets = dir.join("map-secrets.txt");
         let line = run_ok(&[
             "key",
@@ -150,6 +159,7 @@ impl Primary {
         std::fs::write(&secrets, line).unwrap();
         Primary {
             data,
+            addr: format!("127.0.0.1:{}", free_port()).parse().unwrap(),
             witness_token,
             emitter_token,
             officer_token,
@@ -165,7 +175,7 @@ impl Primary {
             args.extend(["--witness", f.as_str()]);
         }
         args.extend(extra);
-        Server::start_with(&self.data, &args)
+        Server::start_at(&self.data, self.addr, &args)
     }
 }
 
@@ -378,7 +388,12 @@ fn primary_and_two_witnesses_agree_over_a_four_partition_topic() {
                 }
                 break;
             }
-            assert!(Instant::now() < deadline, "{} did not adopt {}: {s}", w.name, cp["number"]);
+            assert!(
+                Instant::now() < deadline,
+                "{} did not adopt {}: {s}",
+                w.name,
+                cp["number"]
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         assert!(w.metrics().contains("custody_witness_refusals_total 0"));
@@ -392,7 +407,10 @@ fn primary_and_two_witnesses_agree_over_a_four_partition_topic() {
         .iter()
         .map(|h| h["size"].as_u64().unwrap())
         .sum();
-    assert!(total >= events as u64, "{total} entries for {events} events");
+    assert!(
+        total >= events as u64,
+        "{total} entries for {events} events"
+    );
     // Every note verifies with an implementation that is not Custody's:
     // the ledger's signature and both cosignatures.
     for s in shards(&cp) {
@@ -421,7 +439,12 @@ fn primary_and_two_witnesses_agree_over_a_four_partition_topic() {
     );
     assert_eq!(code, 200, "{report}");
     let doc: Value = serde_json::from_str(&report).unwrap();
-    assert_eq!(doc["cosigned"].as_array().unwrap().len(), 4, "{}", doc["cosigned"]);
+    assert_eq!(
+        doc["cosigned"].as_array().unwrap().len(),
+        4,
+        "{}",
+        doc["cosigned"]
+    );
     let report_file = dir.path().join("report.json");
     std::fs::write(&report_file, &report).unwrap();
     let public = run_ok(&["key", "export", "--data", path_str(&p.data)]);
@@ -443,14 +466,25 @@ fn primary_and_two_witnesses_agree_over_a_four_partition_topic() {
     };
     let ok = verify(&report_file, &[&w1.vkey, &w2.vkey], None);
     let out = String::from_utf8_lossy(&ok.stdout).into_owned();
-    assert!(ok.status.success(), "{out}{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     assert!(out.contains("cosigned by at least 2"), "{out}");
     // A third witness that never cosigned, required: refused.
     let stranger = Witness::prepare(&dir.path().join("w3"), "w3.example/witness");
-    let refused = verify(&report_file, &[&w1.vkey, &w2.vkey, &stranger.vkey], Some("3"));
+    let refused = verify(
+        &report_file,
+        &[&w1.vkey, &w2.vkey, &stranger.vkey],
+        Some("3"),
+    );
     let out = String::from_utf8_lossy(&refused.stdout).into_owned();
     assert!(!refused.status.success(), "{out}");
-    assert!(out.contains("cosigned by 2 of the 3 witnesses required"), "{out}");
+    assert!(
+        out.contains("cosigned by 2 of the 3 witnesses required"),
+        "{out}"
+    );
     // The same report without its cosignatures: refused.
     let mut stripped = doc.clone();
     stripped.as_object_mut().unwrap().remove("cosigned");
@@ -509,7 +543,12 @@ fn a_ledger_rewritten_with_the_primarys_own_key_gets_no_cosignature_and_the_entr
     std::fs::create_dir_all(&forged).unwrap();
     std::fs::copy(p.data.join("ledger.key"), forged.join("ledger.key")).unwrap();
     let altered_file = write_lines(&dir.path().join("altered.jsonl"), &altered);
-    run_ok(&["import", "--data", path_str(&forged), path_str(&altered_file)]);
+    run_ok(&[
+        "import",
+        "--data",
+        path_str(&forged),
+        path_str(&altered_file),
+    ]);
     {
         let from = custody_testkit::tamper::Tamper::open(&p.data).unwrap();
         let tokens = from.key_values("tokens").unwrap();
@@ -519,7 +558,10 @@ fn a_ledger_rewritten_with_the_primarys_own_key_gets_no_cosignature_and_the_entr
             to.put_key("tokens", &k, &v).unwrap();
         }
     }
-    assert!(verified_entries(&forged) > 0, "custody verify accepts the rewrite");
+    assert!(
+        verified_entries(&forged) > 0,
+        "custody verify accepts the rewrite"
+    );
     let (shard, seq) = first_difference(&p.data, &forged);
     std::fs::remove_dir_all(&p.data).unwrap();
     std::fs::rename(&forged, &p.data).unwrap();
@@ -533,7 +575,11 @@ fn a_ledger_rewritten_with_the_primarys_own_key_gets_no_cosignature_and_the_entr
         assert!(r["reason"].as_str().unwrap().contains("event bytes"), "{s}");
         let evidence = r["evidence"].as_str().expect("evidence kept");
         assert!(Path::new(evidence).exists(), "{evidence}");
-        assert!(w.metrics().contains("custody_witness_refusals_total 1"), "{}", w.metrics());
+        assert!(
+            w.metrics().contains("custody_witness_refusals_total 1"),
+            "{}",
+            w.metrics()
+        );
     }
     // The primary's notes carry no cosignature (give its cosigners time).
     std::thread::sleep(Duration::from_secs(2));
@@ -597,7 +643,11 @@ fn a_rolled_back_primary_is_refused_with_409() {
             assert_eq!(answer, format!("{latest}\n"));
         }
         if latest > size {
-            assert_eq!(names.len(), 1, "the rolled-back note of shard {s} was cosigned");
+            assert_eq!(
+                names.len(),
+                1,
+                "the rolled-back note of shard {s} was cosigned"
+            );
         }
     }
     let s = wait_refused(&w1, Duration::from_secs(60));
@@ -635,11 +685,25 @@ fn a_witness_killed_with_sigkill_catches_up_and_cosigns_again() {
     let second = write_lines(&dir.path().join("b.jsonl"), &lines[half..]);
     let primary = p.serve(&[&w1], &[]);
     let url = format!("http://{}", primary.addr);
-    run_ok(&["emit", "--http", &url, "--token", &p.emitter_token, path_str(&first)]);
+    run_ok(&[
+        "emit",
+        "--http",
+        &url,
+        "--token",
+        &p.emitter_token,
+        path_str(&first),
+    ]);
     w1.start(&primary, &p);
     wait_cosigned(&primary, &["w1.example/witness"], Duration::from_secs(120));
     w1.kill9();
-    run_ok(&["emit", "--http", &url, "--token", &p.emitter_token, path_str(&second)]);
+    run_ok(&[
+        "emit",
+        "--http",
+        &url,
+        "--token",
+        &p.emitter_token,
+        path_str(&second),
+    ]);
     primary.settle();
     let cp = checkpoint(&primary);
     let (_, names) = note(&primary, shards(&cp)[0]);
@@ -648,5 +712,9 @@ fn a_witness_killed_with_sigkill_catches_up_and_cosigns_again() {
     wait_cosigned(&primary, &["w1.example/witness"], Duration::from_secs(120));
     let s = w1.status();
     assert!(s["refusals"].as_array().unwrap().is_empty(), "{s}");
-    assert_eq!(s["adoptedCheckpoint"], checkpoint(&primary)["number"], "{s}");
+    assert_eq!(
+        s["adoptedCheckpoint"],
+        checkpoint(&primary)["number"],
+        "{s}"
+    );
 }

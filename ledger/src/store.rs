@@ -662,6 +662,21 @@ impl Store {
         Ok(out)
     }
 
+    /// The stored checkpoints, newest first, read as the iterator is
+    /// advanced (stop early to read only the latest few).
+    pub fn checkpoints_newest_first(
+        &self,
+    ) -> Result<impl Iterator<Item = Result<Checkpoint>> + '_> {
+        let cf = self.cf(CF_CHECKPOINTS)?;
+        Ok(self.db.iterator_cf(cf, IteratorMode::End).map(|item| {
+            let (k, v) = item?;
+            serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
+                what: format!("checkpoint {}", hex::encode(&k)),
+                reason: e.to_string(),
+            })
+        }))
+    }
+
     pub fn latest_checkpoint(&self) -> Result<Option<Checkpoint>> {
         let cf = self.cf(CF_CHECKPOINTS)?;
         match self.db.iterator_cf(cf, IteratorMode::End).next() {

@@ -46,7 +46,11 @@ fn bad_param(name: &str, message: impl std::fmt::Display) -> ApiError {
     e
 }
 
-fn number_param(q: &HashMap<String, String>, name: &str, default: Option<u64>) -> Result<u64, ApiError> {
+fn number_param(
+    q: &HashMap<String, String>,
+    name: &str,
+    default: Option<u64>,
+) -> Result<u64, ApiError> {
     match (q.get(name), default) {
         (Some(v), _) => v
             .parse()
@@ -120,6 +124,9 @@ pub fn split_entries(body: &[u8]) -> Result<Vec<&[u8]>, String> {
     Ok(out)
 }
 
+/// A checkpoint number and the cosignatures gathered for it.
+type Gathered = (u64, Vec<NoteSignature>);
+
 /// Cosignatures collected per shard and checkpoint number (the last
 /// [`KEPT`] checkpoints of each shard), and the witnesses they come from.
 #[derive(Default)]
@@ -128,7 +135,7 @@ pub struct Cosignatures {
     /// How many of them a report's checkpoint should carry
     /// (`--min-witnesses`); reports wait a little for them.
     pub min: usize,
-    by_shard: RwLock<BTreeMap<u32, VecDeque<(u64, Vec<NoteSignature>)>>>,
+    by_shard: RwLock<BTreeMap<u32, VecDeque<Gathered>>>,
 }
 
 impl Cosignatures {

@@ -30,7 +30,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use custody_ledger::fold::cosigned;
-use custody_ledger::{Checkpoint, Ledger, Store};
+use custody_ledger::{Ledger, Store};
 use custody_verify::cosign::{cosign, AddCheckpoint, CosignerKey, SIZE_MEDIA_TYPE};
 use custody_verify::merkle::{empty_root, verify_consistency, Hash};
 use custody_verify::note::{CheckpointNote, Note, NoteError, VerifierKey};
@@ -96,6 +96,11 @@ pub struct WitnessNode {
     /// Shards a failed `add-checkpoint` asks the mirror to compare with the
     /// primary entry by entry.
     pub compare: Mutex<Vec<u32>>,
+    /// Steps of the mirror begun (each first reads the log's latest
+    /// checkpoint), and the last of them that ended having adopted
+    /// everything up to that checkpoint ([`WitnessNode::begin_step`]).
+    steps: AtomicU64,
+    synced: AtomicU64,
     add_lock: tokio::sync::Mutex<()>,
 }
 
@@ -111,12 +116,27 @@ impl WitnessNode {
             metrics: WitnessMetrics::default(),
             refusals: Mutex::default(),
             compare: Mutex::default(),
+            steps: AtomicU64::new(0),
+            synced: AtomicU64::new(0),
             add_lock: tokio::sync::Mutex::new(()),
         }
     }
 
     pub fn cosigner_key(&self) -> Result<CosignerKey, String> {
         CosignerKey::ed25519(&self.name, &self.key.verifying_key()).map_err(|e| e.to_string())
+    }
+
+    /// The mirror begins a step: it reads the log's latest checkpoint and
+    /// re-derives and adopts every checkpoint up to it. Returns the step's
+    /// number, for [`WitnessNode::step_done`].
+    pub fn begin_step(&self) -> u64 {
+        self.steps.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// The step ended with every checkpoint up to the log's latest adopted
+    /// (and nothing refused).
+    pub fn step_done(&self, step: u64) {
+        self.synced.fetch_max(step, Ordering::SeqCst);
     }
 
     /// Records a refusal (the first per shard is kept).
@@ -141,7 +161,18 @@ impl WitnessNode {
     }
 
     pub fn refusal(&self, shard: u32) -> Option<Refusal> {
-        self.refusals.lock().ok().and_then(|m| m.get(&shard).cloned())
+        self.refusals
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&shard).cloned())
+    }
+
+    /// The first refusal of any shard.
+    pub fn first_refusal(&self) -> Option<Refusal> {
+        self.refusals
+            .lock()
+            .ok()
+            .and_then(|m| m.values().next().cloned())
     }
 
     fn ask_compare(&self, shard: u32) {
@@ -181,42 +212,76 @@ fn text(status: StatusCode, body: impl Into<String>) -> Response {
         .into_response()
 }
 
-/// What the adopted checkpoints say of a shard at a size.
+/// What the adopted checkpoints say of a shard's note (size, root, and
+/// customer-map root when it states one).
+///
+/// Several checkpoints of the log may state one size of a shard (the heads
+/// of other shards moved), and their customer-map roots differ all the
+/// same, since every sealed commitment takes a fresh nonce at every
+/// checkpoint: so the note is looked up among every adopted checkpoint at
+/// its size, not only the latest.
+#[derive(Debug, PartialEq, Eq)]
 enum Derived {
-    /// An adopted checkpoint states this size with this root and map root.
-    At(Hash, Option<Hash>, u64),
+    /// This adopted checkpoint states exactly the note's size, root and map
+    /// root.
+    At(u64),
+    /// An adopted checkpoint states the note's size with another root.
+    OtherRoot { number: u64, root: Hash },
+    /// Adopted checkpoints state the note's size and root, none its map
+    /// root (the latest of them).
+    OtherMapRoot(u64),
     /// The adopted checkpoints are past this size but none states it.
     Skipped,
     /// Not re-derived that far yet.
     NotYet,
 }
 
-fn derived(store: &Store, shard: u32, size: u64) -> Result<Derived, String> {
-    let Some(latest) = store.latest_checkpoint().map_err(|e| e.to_string())? else {
-        return Ok(Derived::NotYet);
-    };
-    let mut cp: Option<Checkpoint> = Some(latest);
+fn derived(
+    store: &Store,
+    shard: u32,
+    size: u64,
+    root: &Hash,
+    map_root: Option<Hash>,
+) -> Result<Derived, String> {
     let mut first = true;
-    while let Some(c) = cp {
-        let s = c.shard(shard).map_or(0, |h| h.size);
-        if first && s < size {
-            return Ok(Derived::NotYet);
+    let mut other_map: Option<u64> = None;
+    for c in store
+        .checkpoints_newest_first()
+        .map_err(|e| e.to_string())?
+    {
+        let c = c.map_err(|e| e.to_string())?;
+        let head = c.shard(shard);
+        let s = head.map_or(0, |h| h.size);
+        let latest = std::mem::replace(&mut first, false);
+        if s < size {
+            if latest {
+                return Ok(Derived::NotYet);
+            }
+            break;
         }
-        first = false;
-        if s == size {
-            let h = c.shard(shard);
-            return Ok(Derived::At(
-                h.map_or(empty_root(), |h| h.root),
-                h.and_then(|h| h.map_root),
-                c.number,
-            ));
+        if s > size {
+            continue;
         }
-        if s < size || c.number <= 1 {
-            return Ok(Derived::Skipped);
+        let (own_root, own_map) = (
+            head.map_or(empty_root(), |h| h.root),
+            head.and_then(|h| h.map_root),
+        );
+        if own_root != *root {
+            return Ok(Derived::OtherRoot {
+                number: c.number,
+                root: own_root,
+            });
         }
-        cp = store.checkpoint(c.number - 1).map_err(|e| e.to_string())?;
+        if map_root.is_none() || map_root == own_map {
+            return Ok(Derived::At(c.number));
+        }
+        other_map.get_or_insert(c.number);
     }
-    Ok(Derived::Skipped)
+    Ok(match other_map {
+        Some(number) => Derived::OtherMapRoot(number),
+        None if first => Derived::NotYet,
+        None => Derived::Skipped,
+    })
 }
 
 fn map_root_of(body: &CheckpointNote) -> Option<Hash> {
@@ -266,83 +331,76 @@ async fn add_checkpoint(State(node): State<Arc<WitnessNode>>, body: Bytes) -> Re
     if req.old > cp.size {
         return text(
             StatusCode::BAD_REQUEST,
-            format!("old size {} is larger than the checkpoint's {}", req.old, cp.size),
+            format!(
+                "old size {} is larger than the checkpoint's {}",
+                req.old, cp.size
+            ),
         );
     }
     // 1. Against what this witness cosigned (under the lock).
     if let Some(resp) = check_against_cosigned(&node, shard, &req, &cp).await {
         return resp;
     }
-    // 2. Against its own derivation (waiting, without the lock, for the
-    //    mirror to get there).
-    if let Some(r) = node.refusal(shard) {
-        m.unprocessable.fetch_add(1, Ordering::Relaxed);
-        return text(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("refused: this witness's fold differs from the log's at {r}"),
-        );
-    }
+    // 2. Against its own derivation, once the mirror has looked at the
+    //    log's latest checkpoint since this note came and re-derived
+    //    everything up to it: a note is cosigned only while the log's
+    //    published history is the one this witness re-derived (a log that
+    //    replaced it, even in another shard, gets nothing), and a note of a
+    //    checkpoint not adopted yet waits for it (503 after the wait, and
+    //    the log asks again), never 422.
     let deadline = Instant::now() + DERIVE_WAIT;
+    let asked_at = node.steps.load(Ordering::SeqCst);
+    let stated = map_root_of(&cp);
     let number = loop {
-        let store = node.store.clone();
-        let size = cp.size;
-        let found = tokio::task::spawn_blocking(move || derived(&store, shard, size)).await;
-        match found {
-            Ok(Ok(Derived::At(root, map_root, number))) => {
-                if root != cp.root {
-                    m.unprocessable.fetch_add(1, Ordering::Relaxed);
-                    node.ask_compare(shard);
-                    return text(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        format!(
-                            "refused: at size {} the log's checkpoint {number} (re-derived by this witness) has root {}, this note {}",
-                            cp.size,
-                            hex::encode(root),
-                            hex::encode(cp.root)
-                        ),
-                    );
-                }
-                let stated = map_root_of(&cp);
-                if stated.is_some() && stated != map_root {
-                    m.unprocessable.fetch_add(1, Ordering::Relaxed);
-                    return text(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        format!(
-                            "refused: the note's customer-map root is not the one this witness re-derived at checkpoint {number} (size {})",
-                            cp.size
-                        ),
-                    );
-                }
-                break number;
-            }
-            Ok(Ok(Derived::Skipped)) => {
+        if let Some(r) = node.first_refusal() {
+            m.unprocessable.fetch_add(1, Ordering::Relaxed);
+            return text(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("refused: this witness's fold differs from the log's at {r}"),
+            );
+        }
+        if node.synced.load(Ordering::SeqCst) > asked_at {
+            let store = node.store.clone();
+            let (size, root) = (cp.size, cp.root);
+            let found =
+                tokio::task::spawn_blocking(move || derived(&store, shard, size, &root, stated))
+                    .await;
+            let refuse = |why: String| {
                 m.unprocessable.fetch_add(1, Ordering::Relaxed);
-                return text(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    format!(
+                text(StatusCode::UNPROCESSABLE_ENTITY, why)
+            };
+            match found {
+                Ok(Ok(Derived::At(number))) => break number,
+                Ok(Ok(Derived::OtherRoot { number, root })) => {
+                    node.ask_compare(shard);
+                    return refuse(format!(
+                        "refused: at size {} the log's checkpoint {number} (re-derived by this witness) has root {}, this note {}",
+                        cp.size,
+                        hex::encode(root),
+                        hex::encode(cp.root)
+                    ));
+                }
+                Ok(Ok(Derived::OtherMapRoot(number))) => {
+                    return refuse(format!(
+                        "refused: the note's customer-map root is in no checkpoint of the log this witness re-derived at size {} (the latest: checkpoint {number})",
+                        cp.size
+                    ));
+                }
+                Ok(Ok(Derived::Skipped)) => {
+                    return refuse(format!(
                         "refused: no checkpoint the log published states {} entries for shard {shard}",
                         cp.size
-                    ),
-                );
+                    ));
+                }
+                Ok(Ok(Derived::NotYet)) => {}
+                Ok(Err(e)) => return text(StatusCode::INTERNAL_SERVER_ERROR, e),
+                Err(e) => return text(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
             }
-            Ok(Ok(Derived::NotYet)) if Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            Ok(Ok(Derived::NotYet)) => {
-                m.not_derived.fetch_add(1, Ordering::Relaxed);
-                return (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    [(header::RETRY_AFTER, "1")],
-                    format!(
-                        "this witness has not re-derived shard {shard} up to {} entries yet; retry\n",
-                        cp.size
-                    ),
-                )
-                    .into_response();
-            }
-            Ok(Err(e)) => return text(StatusCode::INTERNAL_SERVER_ERROR, e),
-            Err(e) => return text(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
         }
+        if Instant::now() >= deadline {
+            return not_derived(&node, shard, cp.size);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     };
     // 3. Record and cosign, under the lock, checking `old` again.
     let _guard = node.add_lock.lock().await;
@@ -390,6 +448,17 @@ async fn add_checkpoint(State(node): State<Arc<WitnessNode>>, body: Bytes) -> Re
     }
 }
 
+/// 503: not re-derived that far yet; the log retries.
+fn not_derived(node: &WitnessNode, shard: u32, size: u64) -> Response {
+    node.metrics.not_derived.fetch_add(1, Ordering::Relaxed);
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, "1")],
+        format!("this witness has not re-derived shard {shard} up to {size} entries yet; retry\n"),
+    )
+        .into_response()
+}
+
 fn size_conflict(size: u64) -> Response {
     (
         StatusCode::CONFLICT,
@@ -434,6 +503,9 @@ async fn check_against_cosigned(
         return None;
     }
     if req.old == cp.size {
+        if !req.proof.is_empty() {
+            return unprocessable("equal sizes take an empty consistency proof".into());
+        }
         if cp.root != latest_root {
             node.ask_compare(shard);
             return unprocessable(format!(

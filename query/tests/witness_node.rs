@@ -28,9 +28,8 @@ struct Setup {
 fn setup() -> Setup {
     let (pd, wd) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let primary = custody_testkit::ledger::demo_ledger(pd.path(), 12).unwrap();
-    let secrets = custody_verify::completeness::map_secrets_line(
-        &primary.store().signing_key().to_bytes(),
-    );
+    let secrets =
+        custody_verify::completeness::map_secrets_line(&primary.store().signing_key().to_bytes());
     std::fs::write(
         wd.path().join(custody_ledger::store::MAP_SECRETS_FILE),
         secrets,
@@ -81,7 +80,10 @@ fn the_re_fold_gives_the_primarys_entries_heads_and_map_roots() {
     assert!(s.witness.adopt_checkpoint(&other_root).unwrap().is_err());
     // The primary's own checkpoint is: same heads, same map roots.
     s.witness.adopt_checkpoint(&s.cp).unwrap().unwrap();
-    assert_eq!(s.witness.store().latest_checkpoint().unwrap(), Some(s.cp.clone()));
+    assert_eq!(
+        s.witness.store().latest_checkpoint().unwrap(),
+        Some(s.cp.clone())
+    );
     // Without the primary's map secrets a re-fold agrees on heads only.
     let bare = tempfile::tempdir().unwrap();
     let mut alone = Ledger::open(bare.path()).unwrap();
@@ -100,6 +102,18 @@ fn the_re_fold_gives_the_primarys_entries_heads_and_map_roots() {
     assert!(d.what.contains("VRF key"), "{d}");
 }
 
+/// Stands in for the mirror: a step every 10 ms, ending as if the
+/// primary published nothing newer than what the test adopted.
+fn fake_mirror(node: Arc<WitnessNode>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let step = node.begin_step();
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            node.step_done(step);
+        }
+    })
+}
+
 async fn post(app: &axum::Router, body: String) -> (u16, String, String) {
     let resp = app
         .clone()
@@ -116,7 +130,9 @@ async fn post(app: &axum::Router, body: String) -> (u16, String, String) {
         .get(header::CONTENT_TYPE)
         .map(|v| v.to_str().unwrap().to_string())
         .unwrap_or_default();
-    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+        .await
+        .unwrap();
     (status, ct, String::from_utf8(bytes.to_vec()).unwrap())
 }
 
@@ -134,6 +150,7 @@ async fn add_checkpoint_answers_as_tlog_witness_says() {
     ));
     let cosigner = CosignerKey::ed25519("w.example/witness", &wkey.verifying_key()).unwrap();
     let app = router(node.clone());
+    let _mirror = fake_mirror(node.clone());
     let shard = s.cp.shards[0].shard;
     let size = s.cp.shards[0].size;
     let note = shard_note(s.primary.store(), &s.name, &s.cp, shard).unwrap();
@@ -154,12 +171,17 @@ async fn add_checkpoint_answers_as_tlog_witness_says() {
         cosigned.push_signature(l).unwrap();
     }
     assert_eq!(
-        custody_verify::cosign::cosigned_by(&cosigned, &[cosigner]).unwrap().len(),
+        custody_verify::cosign::cosigned_by(&cosigned, &[cosigner])
+            .unwrap()
+            .len(),
         1
     );
     // Again with old 0: 409 with the size it cosigned.
     let (status, ct, body) = post(&app, req(0, vec![], &note)).await;
-    assert_eq!((status, ct.as_str(), body.as_str()), (409, "text/x.tlog.size", &*format!("{size}\n")));
+    assert_eq!(
+        (status, ct.as_str(), body.as_str()),
+        (409, "text/x.tlog.size", &*format!("{size}\n"))
+    );
     // With the right old size and the same head: cosigned again.
     let (status, _, body) = post(&app, req(size, vec![], &note)).await;
     assert_eq!(status, 200, "{body}");
@@ -197,7 +219,9 @@ async fn add_checkpoint_answers_as_tlog_witness_says() {
     assert_eq!(post(&app, "old x\n\n".into()).await.0, 400);
     // The cosigned size is kept in the witness's RocksDB.
     assert_eq!(
-        custody_ledger::fold::cosigned(&node.store, shard).unwrap().map(|(s, _)| s),
+        custody_ledger::fold::cosigned(&node.store, shard)
+            .unwrap()
+            .map(|(s, _)| s),
         Some(size)
     );
     // A shard the witness has not re-derived that far: 503 (after the wait).
@@ -210,5 +234,95 @@ async fn add_checkpoint_answers_as_tlog_witness_says() {
     .to_string();
     let proof = vec![[3; 32]];
     let (status, _, _) = post(&app, req(size, proof, &ahead)).await;
-    assert_eq!(status, 422, "an unprovable growth is refused before any wait");
+    assert_eq!(
+        status, 422,
+        "an unprovable growth is refused before any wait"
+    );
+}
+
+/// Two checkpoints of the primary at the same sizes state different
+/// customer-map roots (every sealed commitment takes a fresh nonce at every
+/// checkpoint): the later note is cosigned once the witness adopted that
+/// checkpoint (503 before, never 422), the earlier one still is, and a map
+/// root in no checkpoint the witness adopted is refused once its mirror has
+/// looked at the primary's latest checkpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_later_checkpoint_at_the_same_sizes_is_cosigned_once_adopted() {
+    use custody_proto::v1::{DataCategory as C, Purpose as P};
+    use custody_testkit::events::{accessed, event, T0};
+    use prost::Message as _;
+    let mut s = setup();
+    s.witness.adopt_checkpoint(&s.cp).unwrap().unwrap();
+    // One more event, in one shard; the primary signs a checkpoint, the
+    // witness re-folds the entry.
+    let e = event(T0, accessed(P::ProvidingSupport, &[C::Contact], "ticket"));
+    let records = s
+        .primary
+        .embedded_records(vec![(e.customer_id.clone(), e.encode_to_vec())]);
+    s.primary.fold_replayable(&records).unwrap();
+    let later = s.primary.checkpoint(s.cp.issued_at_ms + 1_000).unwrap();
+    assert!(later.number > s.cp.number);
+    s.witness.fold_replayable(&records).unwrap();
+    // A shard whose size did not change: its map root did all the same.
+    let h = later
+        .shards
+        .iter()
+        .find(|h| s.cp.shard(h.shard).unwrap().size == h.size)
+        .expect("a shard that did not grow")
+        .clone();
+    assert_ne!(s.cp.shard(h.shard).unwrap().map_root, h.map_root);
+    let log_key = VerifierKey::ed25519(&s.name, &s.primary.store().public_key()).unwrap();
+    let node = Arc::new(WitnessNode::new(
+        s.witness,
+        log_key,
+        "w.example/witness".into(),
+        SigningKey::from_bytes(&[22; 32]),
+    ));
+    let app = router(node.clone());
+    let req = |old: u64, checkpoint: &str| {
+        AddCheckpoint {
+            old,
+            proof: vec![],
+            checkpoint: checkpoint.to_string(),
+        }
+        .to_string()
+    };
+    let first = shard_note(s.primary.store(), &s.name, &s.cp, h.shard).unwrap();
+    let second = shard_note(s.primary.store(), &s.name, &later, h.shard).unwrap();
+    assert_ne!(first, second);
+    let mirror = fake_mirror(node.clone());
+    let (status, _, body) = post(&app, req(0, &first)).await;
+    assert_eq!(status, 200, "{body}");
+    // A map root in no checkpoint the witness adopted, signed by the
+    // primary's key, once the mirror has looked: refused.
+    let parsed = CheckpointNote::parse_body(Note::parse(&second).unwrap().text()).unwrap();
+    let forged = CheckpointNote {
+        extensions: vec![format!(
+            "custody-customer-map {}",
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [7u8; 32])
+        )],
+        ..parsed
+    }
+    .sign(&s.name, s.primary.store().signing_key())
+    .unwrap()
+    .to_string();
+    let (status, _, body) = post(&app, req(h.size, &forged)).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("customer-map root"), "{body}");
+    // The later checkpoint's note before the mirror has looked at the
+    // primary again (and adopted it): 503 after the wait, never 422.
+    mirror.abort();
+    let (status, _, body) = post(&app, req(h.size, &second)).await;
+    assert_eq!(status, 503, "{body}");
+    node.ledger
+        .lock()
+        .unwrap()
+        .adopt_checkpoint(&later)
+        .unwrap()
+        .unwrap();
+    let _mirror = fake_mirror(node.clone());
+    let (status, _, body) = post(&app, req(h.size, &second)).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _, body) = post(&app, req(h.size, &first)).await;
+    assert_eq!(status, 200, "the earlier checkpoint's note: {body}");
 }

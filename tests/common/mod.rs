@@ -72,8 +72,13 @@ impl Server {
     }
 
     pub fn start_with(data: &Path, extra: &[&str]) -> Server {
-        let port = free_port();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        Self::start_at(data, addr, extra)
+    }
+
+    /// Starts on a given address (a restarted node keeps its URL, e.g. the
+    /// primary its witnesses mirror).
+    pub fn start_at(data: &Path, addr: SocketAddr, extra: &[&str]) -> Server {
         // Reports read at the latest scheduled checkpoint: sign often so
         // tests wait little (see `settle`), unless the test says otherwise.
         let interval: &[&str] = if extra.contains(&"--checkpoint-interval-ms") {

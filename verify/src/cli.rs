@@ -125,12 +125,11 @@ pub fn run(a: VerifyReportArgs) -> Result<()> {
             witnesses.len()
         );
     }
-    let mut outcome =
-        verify_with_previous(&doc, &key, saved.as_ref(), &fetched, previous.as_ref());
+    let mut outcome = verify_with_previous(&doc, &key, saved.as_ref(), &fetched, previous.as_ref());
     if !witnesses.is_empty() {
-        outcome
-            .checks
-            .push(crate::witnessed::check_cosigned(&doc, &key, &witnesses, min));
+        outcome.checks.push(crate::witnessed::check_cosigned(
+            &doc, &key, &witnesses, min,
+        ));
     }
     print!("{}", outcome.render());
     if !outcome.ok() {

@@ -51,7 +51,9 @@ pub struct CosignedNote {
 pub enum CosignError {
     #[error("malformed cosigner key: {0}")]
     MalformedKey(&'static str),
-    #[error("cosigner key {name}: key id {stated:08x} does not match the key (expected {computed:08x})")]
+    #[error(
+        "cosigner key {name}: key id {stated:08x} does not match the key (expected {computed:08x})"
+    )]
     KeyId {
         name: String,
         stated: u32,
@@ -241,7 +243,10 @@ pub fn cosign(
 /// with the timestamp of its (first) line. As the signed-note rule says, a
 /// line that names a trusted cosigner and does not verify refuses the whole
 /// note; lines of other keys are ignored.
-pub fn cosigned_by(note: &Note, trusted: &[CosignerKey]) -> Result<Vec<(String, u64)>, CosignError> {
+pub fn cosigned_by(
+    note: &Note,
+    trusted: &[CosignerKey],
+) -> Result<Vec<(String, u64)>, CosignError> {
     let mut found: Vec<(String, u64)> = Vec::new();
     for sig in note.signatures() {
         for key in trusted.iter().filter(|k| k.names(sig)) {
@@ -261,7 +266,9 @@ pub fn parse_signature_lines(text: &str) -> Result<Vec<NoteSignature>, CosignErr
         .strip_suffix('\n')
         .ok_or_else(|| CosignError::Request("the answer does not end in a newline".into()))?;
     if body.is_empty() {
-        return Err(CosignError::Request("the answer holds no signature line".into()));
+        return Err(CosignError::Request(
+            "the answer holds no signature line".into(),
+        ));
     }
     // A note of one dummy line with these signatures parses them by the
     // signed-note rules.
@@ -353,7 +360,8 @@ mod tests {
         "PRIVATE+KEY+witness.example.com/vector+416f103d+BJEX3xv88eoQIKT4E+GkxZcXaJCYlQfi/GJ3NDFmZIW8";
     const VEC_WIT_VKEY: &str =
         "witness.example.com/vector+416f103d+BK/QmJFVP3SKJOqAMhFxBQPtylo3sjwWibyFDAlZKK8B";
-    const VEC_TEXT: &str = "example.com/vector-log\n1234\nSBNJTRN+FjG7owHVrKtue7eqdM4RhdRWVl71HXN2d7I=\n";
+    const VEC_TEXT: &str =
+        "example.com/vector-log\n1234\nSBNJTRN+FjG7owHVrKtue7eqdM4RhdRWVl71HXN2d7I=\n";
     const VEC_LOG_LINE: &str = "— example.com/vector-log RRah2qlLrSlk6J8DA1HmNewppUM15Quhs5cAIb1KjBsV3otVirJTW8AFVsQtJkTW1Zny7GuoAxZpI6bUPcpM68QOIgE=\n";
     const VEC_WIT_LINE: &str = "— witness.example.com/vector QW8QPQAAAABqwLUbDdj7sDNRIVjmjYgqFI6y4UJhPg/UAA8J8wAdqSd3q4PedRhkgXA4xFN/Jg5uWn7ZkBA+H/UHQs5d9hITdXmQAA==\n";
     const VEC_TIME: u64 = 1791014171;
@@ -368,11 +376,14 @@ mod tests {
     #[test]
     fn reproduces_and_verifies_the_third_party_vector() {
         let signer = vector_signer();
-        let key = CosignerKey::ed25519("witness.example.com/vector", &signer.verifying_key()).unwrap();
+        let key =
+            CosignerKey::ed25519("witness.example.com/vector", &signer.verifying_key()).unwrap();
         assert_eq!(key.to_string(), VEC_WIT_VKEY);
         assert_eq!(key.id(), 0x416f103d);
         assert_eq!(VEC_WIT_VKEY.parse::<CosignerKey>().unwrap(), key);
-        let line = cosign(VEC_TEXT, key.name(), &signer, VEC_TIME).unwrap().line();
+        let line = cosign(VEC_TEXT, key.name(), &signer, VEC_TIME)
+            .unwrap()
+            .line();
         assert_eq!(line, VEC_WIT_LINE, "byte for byte as the Go implementation");
         // The whole note: the log's line verifies with the log's key, the
         // witness's with the cosigner key.
@@ -414,8 +425,8 @@ mod tests {
             assert!(bad.parse::<CosignerKey>().is_err(), "accepted {bad:?}");
         }
         // Other cosigners' lines are ignored; a note with none gives none.
-        let other = CosignerKey::ed25519("w2", &SigningKey::from_bytes(&[7; 32]).verifying_key())
-            .unwrap();
+        let other =
+            CosignerKey::ed25519("w2", &SigningKey::from_bytes(&[7; 32]).verifying_key()).unwrap();
         let note = Note::parse(&msg).unwrap();
         assert!(cosigned_by(&note, &[other]).unwrap().is_empty());
         assert!(cosign(VEC_TEXT, "bad name", &vector_signer(), 1).is_err());
@@ -447,7 +458,10 @@ mod tests {
             "old 1\nAAAA\n\nx\n".to_string(),
             "old 1\n\n".to_string(),
             "old 1\n".to_string(),
-            format!("old 1\n{}\nx\n", "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\n".repeat(64)),
+            format!(
+                "old 1\n{}\nx\n",
+                "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\n".repeat(64)
+            ),
         ] {
             assert!(AddCheckpoint::parse(&bad).is_err(), "accepted {bad:?}");
         }

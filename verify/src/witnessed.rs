@@ -50,7 +50,12 @@ fn check_note(
         .extensions
         .iter()
         .find_map(|l| l.strip_prefix(MAP_EXTENSION))
-        .map(|b| BASE64.decode(b).ok().and_then(|v| <[u8; 32]>::try_from(v).ok()));
+        .map(|b| {
+            BASE64
+                .decode(b)
+                .ok()
+                .and_then(|v| <[u8; 32]>::try_from(v).ok())
+        });
     match (head.map_root, map) {
         (Some(root), Some(Some(m))) if root == m => {}
         (None, None) => {}
@@ -176,7 +181,10 @@ mod tests {
         assert!(check_cosigned(&none, &key, &keys, 1).failures[0].contains("no cosigned note"));
         // A cosignature over another size.
         let mut other = doc.clone();
-        let text = other["cosigned"][0]["note"].as_str().unwrap().replacen("\n3\n", "\n4\n", 1);
+        let text = other["cosigned"][0]["note"]
+            .as_str()
+            .unwrap()
+            .replacen("\n3\n", "\n4\n", 1);
         other["cosigned"][0]["note"] = text.into();
         assert!(!check_cosigned(&other, &key, &keys, 1).ok());
         // Another ledger key.

@@ -69,7 +69,10 @@ impl Ledger {
             let own = heads.iter().find(|x| x.shard == h.shard);
             let what = match own {
                 None if h.size == 0 => continue,
-                None => format!("the checkpoint states {} entries, this node holds none", h.size),
+                None => format!(
+                    "the checkpoint states {} entries, this node holds none",
+                    h.size
+                ),
                 Some(o) if o.size != h.size => format!(
                     "the checkpoint states {} entries, this node's fold holds {}",
                     h.size, o.size
@@ -82,7 +85,10 @@ impl Ledger {
                 ),
                 Some(_) => continue,
             };
-            return Ok(Err(Disagreement { shard: h.shard, what }));
+            return Ok(Err(Disagreement {
+                shard: h.shard,
+                what,
+            }));
         }
         if let Some(o) = heads.iter().find(|o| cp.shard(o.shard).is_none()) {
             return Ok(Err(Disagreement {
