@@ -4,9 +4,11 @@
 //! and cosign (C2SP cosignature/v1) only what their own fold re-derives.
 //!
 //! - a primary folding a 4-partition topic of the real broker (Tansu) and
-//!   two witnesses agree on every head and customer-map root, and every
-//!   shard's note carries both cosignatures; a report with proofs verifies
-//!   with `custody-verify --witness-key` and is refused without them;
+//!   two witnesses agree on every head and customer-map root after 201,188
+//!   events (`CUSTODY_WITNESS_CUSTOMERS`, default 3,700 demo customers,
+//!   sets the size), and every shard's note carries both cosignatures; a
+//!   report with proofs verifies with `custody-verify --witness-key` and is
+//!   refused without them;
 //! - a ledger rewritten with the primary's own key gets no cosignature, and
 //!   both witnesses name the first rewritten entry;
 //! - a rolled-back primary is refused (409 with the witness's size);
@@ -333,7 +335,13 @@ fn primary_and_two_witnesses_agree_over_a_four_partition_topic() {
     let p = Primary::create(dir.path());
     let mut w1 = Witness::prepare(&dir.path().join("w1"), "w1.example/witness");
     let mut w2 = Witness::prepare(&dir.path().join("w2"), "w2.example/witness");
-    let file = demo_file(dir.path(), 600);
+    let customers: u32 = std::env::var("CUSTODY_WITNESS_CUSTOMERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        // 3,700 demo customers: 201,188 events (issue 11 asks for 200,000);
+        // about a minute in a debug build on two cores.
+        .unwrap_or(3_700);
+    let file = demo_file(dir.path(), customers);
     let events = std::fs::read_to_string(&file).unwrap().lines().count();
     run_ok(&[
         "emit",
