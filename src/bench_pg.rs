@@ -502,3 +502,54 @@ pub fn run(q: QueryBench) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(events: u64, customers: u32) -> QueryBench {
+        QueryBench {
+            events,
+            customers,
+            requests: 1,
+            batch: 1,
+            dir: PathBuf::new(),
+            wrk_seconds: 1,
+            wrk_connections: 1,
+            no_http: true,
+        }
+    }
+
+    #[test]
+    fn copy_rows_chain_every_event_in_batches() {
+        let batches = copy_rows(&q(COPY_BATCH as u64 + 5, 3));
+        assert_eq!(batches.len(), 2);
+        let text: String = batches
+            .iter()
+            .map(|b| String::from_utf8(b.clone()).unwrap())
+            .collect();
+        let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split('\t').collect()).collect();
+        assert_eq!(rows.len(), COPY_BATCH + 5);
+        assert!(rows.iter().all(|r| r.len() == 10), "ten columns per row");
+        for (i, pair) in rows.windows(2).enumerate() {
+            assert_eq!(pair[0][0], i.to_string());
+            // Each row's prev_hash is the row before's entry_hash.
+            assert_eq!(pair[1][7], pair[0][8]);
+        }
+        // Profiles have no actor: NULL in COPY's text format.
+        assert_eq!(rows[0][5], "\\N");
+        assert_eq!(rows[0][7], format!("\\\\x{}", hex::encode([0u8; 32])));
+    }
+
+    #[test]
+    fn pgbench_log_latencies_are_read_in_microseconds() {
+        let dir = tempfile::tempdir().unwrap();
+        let lines: String = (1..=100)
+            .map(|i| format!("0 {i} {} 0 1733000000 0\n", i * 1000))
+            .collect();
+        std::fs::write(dir.path().join("tx.123.0"), lines).unwrap();
+        std::fs::write(dir.path().join("other"), "0 1 999999999 0 0 0\n").unwrap();
+        let (p50, p99, n) = pgbench_latencies(dir.path(), "tx").unwrap();
+        assert_eq!((p50, p99, n), (50.0, 99.0, 100));
+    }
+}
