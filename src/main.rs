@@ -176,7 +176,8 @@ enum Command {
     Findings {
         #[command(flatten)]
         data: DataArg,
-        /// open | closed | recorded (default: all)
+        /// open | closed | recorded | provisional | withdrawn | pending | discharged
+        /// (default: all but discharged obligations, which are no findings)
         #[arg(long)]
         state: Option<String>,
         #[arg(long)]
@@ -591,15 +592,19 @@ fn run(cli: Cli) -> Result<()> {
             rule,
             customer,
         } => {
-            let state = match state.as_deref() {
-                None => None,
-                Some("open") => Some(b'o'),
-                Some("closed") => Some(b'c'),
-                Some("recorded") => Some(b'r'),
-                Some(other) => bail!("unknown --state `{other}` (open, closed or recorded)"),
+            let filter = custody_verify::reports::findings::Filter {
+                rule,
+                customer,
+                state,
             };
+            if let Err((param, why)) = filter.validate() {
+                bail!("--{param}: {why}");
+            }
             let store = open_reader(&data.data)?;
-            for f in store.findings(state, rule.as_deref(), customer.as_deref())? {
+            let view = custody_query::source::StoreView::latest(&store)?;
+            let rows = custody_verify::reports::ReadView::finding_items(&view, &filter)
+                .map_err(|e| anyhow::anyhow!("reading the findings: {e}"))?;
+            for (f, _) in rows {
                 println!(
                     "{}",
                     serde_json::json!({"state": f.state_name(), "rule": f.rule, "customer": f.customer, "shard": f.shard, "seq": f.seq})

@@ -47,7 +47,7 @@ pub struct ReportArgs {
     /// findings: rule id.
     #[arg(long)]
     rule: Option<String>,
-    /// findings: open | closed | recorded.
+    /// findings: open | closed | recorded | provisional | withdrawn | pending | discharged.
     #[arg(long)]
     state: Option<String>,
     /// Add a `proofs` section (entries, inclusion proofs, checkpoint) for

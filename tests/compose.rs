@@ -299,9 +299,22 @@ fn dockerfile_dependency_layer_is_a_complete_workspace() {
             "the dependency layer misses {member}/Cargo.toml"
         );
     }
+    // Only this host's packages are downloaded by the builds before this
+    // test (cargo fetches per platform), so metadata is filtered to it: a
+    // Windows-only crate in Cargo.lock must not need the network.
+    let rustc = std::process::Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .unwrap();
+    let host = String::from_utf8_lossy(&rustc.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(str::to_string))
+        .expect("rustc -vV names the host");
     let script = stub_build.expect("a stub build before COPY . .").replace(
         "cargo build --release --locked --bin custody",
-        "cargo metadata --locked --offline --format-version 1 >metadata.json",
+        &format!(
+            "cargo metadata --locked --offline --format-version 1 --filter-platform {host} >metadata.json"
+        ),
     );
     let out = std::process::Command::new("sh")
         .arg("-c")

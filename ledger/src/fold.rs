@@ -10,7 +10,10 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
-use custody_policy::{CustomerState, Effect, ShardState, SubcontractorState, Verdict};
+use custody_policy::{
+    CustomerState, Effect, EventTime, ShardState, SubcontractorState, Verdict,
+    DEFAULT_ALLOWED_LATENESS_MS,
+};
 use custody_proto::{timestamp_ms, Event};
 use prost::Message;
 use rocksdb::WriteBatch;
@@ -112,6 +115,11 @@ pub struct FoldOptions {
     /// (`crate::customers`). Off only for the benchmark that measures their
     /// cost: a ledger folded without them cannot prove completeness.
     pub commitments: bool,
+    /// The allowed lateness of a new ledger (ms; `None`: the policy's
+    /// default). Recorded in its meta when the ledger is created and read
+    /// from there ever after, so every fold of its entries judges alike; a
+    /// ledger that records another value refuses to open with this one.
+    pub allowed_lateness_ms: Option<i64>,
 }
 
 impl Default for FoldOptions {
@@ -119,6 +127,7 @@ impl Default for FoldOptions {
         FoldOptions {
             policy: true,
             commitments: true,
+            allowed_lateness_ms: None,
         }
     }
 }
@@ -136,6 +145,8 @@ pub struct Ledger {
     shards: BTreeMap<u32, ShardCursor>,
     offsets: HashMap<(String, u32), u64>,
     embedded_shards: u32,
+    /// The ledger's allowed lateness (meta `allowed_lateness_ms`).
+    lateness_ms: i64,
     options: FoldOptions,
     /// Batches written without the WAL (replayable sources) that RocksDB has
     /// not flushed yet; see [`Ledger::fold_replayable`].
@@ -173,6 +184,8 @@ enum Fault {
 struct Undo {
     /// Cursor of each shard before the batch; `None` when the batch created it.
     shards: Vec<(u32, Option<SavedCursor>)>,
+    /// Each touched shard's event time before the batch.
+    event_times: Vec<(u32, EventTime)>,
     /// Policy state entries before the batch; `None` when there was none.
     customers: Vec<(u32, String, Option<CustomerState>)>,
     subcontractors: Vec<(u32, String, Option<SubcontractorState>)>,
@@ -186,6 +199,9 @@ impl Undo {
             shard,
             cursor.map(|c| (c.size, c.last_hash, c.frontier.clone())),
         ));
+        if let Some(c) = cursor {
+            self.event_times.push((shard, c.state.event_time.clone()));
+        }
     }
 
     /// Saves what `custody_policy::apply` may change for this event: the
@@ -246,6 +262,42 @@ impl Ledger {
             );
         }
         load_states(&store, &mut shards)?;
+        let lateness_ms = match (
+            store.get(CF_META, META_ALLOWED_LATENESS)?,
+            options.allowed_lateness_ms,
+        ) {
+            (Some(v), asked) => {
+                let recorded = v
+                    .as_slice()
+                    .try_into()
+                    .map(i64::from_be_bytes)
+                    .map_err(|_| StoreError::Corrupt {
+                        what: "meta allowed_lateness_ms".into(),
+                        reason: "not an i64".into(),
+                    })?;
+                if asked.is_some_and(|a| a != recorded) {
+                    return Err(StoreError::Invalid(format!(
+                        "this ledger records an allowed lateness of {recorded} ms, not {} ms: it is fixed when a ledger is created",
+                        asked.unwrap_or_default()
+                    )));
+                }
+                recorded
+            }
+            (None, asked) => {
+                let lateness = asked.unwrap_or(DEFAULT_ALLOWED_LATENESS_MS);
+                // Logged, like the shard count below; ledgers made before
+                // event time get the default.
+                store.db.put_cf(
+                    store.cf(CF_META)?,
+                    META_ALLOWED_LATENESS,
+                    lateness.to_be_bytes(),
+                )?;
+                lateness
+            }
+        };
+        for c in shards.values_mut() {
+            c.state.event_time.lateness_ms = lateness_ms;
+        }
         let keeper = if options.commitments {
             let trees = load_customer_trees(&store, &shards)?;
             Some(TreeKeeper::start(
@@ -282,6 +334,7 @@ impl Ledger {
             shards,
             offsets,
             embedded_shards,
+            lateness_ms,
             options,
             unflushed_without_wal: false,
             keeper,
@@ -445,6 +498,11 @@ impl Ledger {
                 }
             }
         }
+        for (shard, saved) in undo.event_times {
+            if let Some(c) = self.shards.get_mut(&shard) {
+                c.state.event_time = saved;
+            }
+        }
     }
 
     /// The fold of one batch. Everything it changes in memory before the
@@ -570,11 +628,18 @@ impl Ledger {
             if touched_shards.insert(shard) {
                 undo.save_shard(shard, self.shards.get(&shard));
             }
+            let lateness_ms = self.lateness_ms;
             let cursor = self.shards.entry(shard).or_insert_with(|| ShardCursor {
                 size: 0,
                 last_hash: [0; 32],
                 frontier: Frontier::new(),
-                state: ShardState::default(),
+                state: ShardState {
+                    event_time: EventTime {
+                        lateness_ms,
+                        ..EventTime::default()
+                    },
+                    ..ShardState::default()
+                },
             });
             let seq = cursor.size;
             let (verdicts, changes_state) = if self.options.policy {
@@ -664,6 +729,13 @@ impl Ledger {
                     last_hash: c.last_hash,
                 };
                 batch.put_cf(cf_meta, keys::head(*shard), encode_head(&head));
+                // The watermark moves with almost every event: written
+                // once per batch, not per event.
+                if self.options.policy {
+                    let time = serde_json::to_vec(&c.state.event_time)
+                        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+                    batch.put_cf(cf_state, keys::state(*shard, b't', ""), time);
+                }
             }
         }
         for (topic, partition, next) in &touched_offsets {
@@ -943,20 +1015,38 @@ fn index_finding(
     shard: u32,
     seq: u64,
 ) {
-    match v.effect {
+    match &v.effect {
         Effect::Breach => batch.put_cf(cf, keys::finding(b'r', &v.rule, customer, shard, seq), []),
-        Effect::Opens => batch.put_cf(cf, keys::finding(b'o', &v.rule, customer, shard, seq), []),
-        Effect::Closes { opened_seq } => {
+        // An obligation is filed as open; whether it is a finding yet is the
+        // watermark's to say, at the read.
+        Effect::Opens | Effect::Obligation { .. } => {
+            batch.put_cf(cf, keys::finding(b'o', &v.rule, customer, shard, seq), [])
+        }
+        Effect::Closes { opened_seq } | Effect::Discharges { opened_seq } => {
+            let ended = if matches!(v.effect, Effect::Closes { .. }) {
+                b'c'
+            } else {
+                b'd'
+            };
             batch.delete_cf(
                 cf,
-                keys::finding(b'o', &v.rule, customer, shard, opened_seq),
+                keys::finding(b'o', &v.rule, customer, shard, *opened_seq),
             );
             batch.put_cf(
                 cf,
-                keys::finding(b'c', &v.rule, customer, shard, opened_seq),
+                keys::finding(ended, &v.rule, customer, shard, *opened_seq),
                 seq.to_be_bytes(),
             );
         }
+        // The breach stays recorded; this marks it withdrawn, by this entry.
+        Effect::Withdraws {
+            opened_seq,
+            customer,
+        } => batch.put_cf(
+            cf,
+            keys::finding(b'w', &v.rule, customer, shard, *opened_seq),
+            seq.to_be_bytes(),
+        ),
     }
 }
 
@@ -1092,6 +1182,10 @@ fn load_states(store: &Store, shards: &mut BTreeMap<u32, ShardCursor>) -> Result
             b's' => {
                 let s = serde_json::from_slice(&v).map_err(|e| corrupt(e.to_string()))?;
                 cursor.state.subcontractors.insert(name, s);
+            }
+            b't' => {
+                cursor.state.event_time =
+                    serde_json::from_slice(&v).map_err(|e| corrupt(e.to_string()))?;
             }
             t => return Err(corrupt(format!("unknown state tag {t}"))),
         }

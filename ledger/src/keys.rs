@@ -174,7 +174,8 @@ pub fn parse_customer_tree(key: &[u8]) -> Option<(u32, String)> {
     Some((shard, String::from_utf8(key.get(4..)?.to_vec()).ok()?))
 }
 
-/// state: shard | tag | name ('c' customer, 's' subcontractor)
+/// state: shard | tag | name ('c' customer, 's' subcontractor, 't' the
+/// shard's event time, with an empty name)
 pub fn state(shard: u32, tag: u8, name: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(5 + name.len());
     k.extend_from_slice(&shard.to_be_bytes());
@@ -183,7 +184,9 @@ pub fn state(shard: u32, tag: u8, name: &str) -> Vec<u8> {
     k
 }
 
-/// findings: state (b'o' open, b'c' closed, b'r' recorded) | rule len | rule | customer len | customer | shard | seq
+/// findings: state (b'o' open finding or obligation, b'c' closed, b'r'
+/// recorded, b'd' discharged obligation, b'w' the recorded breach withdrawn;
+/// `c`, `d` and `w` hold the seq of the entry that ended it) | rule len | rule | customer len | customer | shard | seq
 pub fn finding(state: u8, rule: &str, customer: &str, shard: u32, seq: u64) -> Vec<u8> {
     let mut k = Vec::with_capacity(32 + rule.len() + customer.len());
     k.push(state);
@@ -236,6 +239,8 @@ pub fn offset(topic: &str, partition: u32) -> Vec<u8> {
 }
 
 pub const META_EMBEDDED_SHARDS: &[u8] = b"embedded_shards";
+/// The allowed lateness (i64 ms, big-endian), fixed when a ledger is created.
+pub const META_ALLOWED_LATENESS: &[u8] = b"allowed_lateness_ms";
 
 /// meta: "customers_at" | shard  ->  the shard size the stored customer
 /// trees cover (entries past it are replayed into them on open)

@@ -85,7 +85,14 @@ pub fn rebuild_and_compare_with(
     }
     let mut report = RebuildReport::default();
     {
-        let mut target = Ledger::open(scratch)?;
+        // The replay judges with the ledger's own allowed lateness.
+        let mut target = Ledger::open_with(
+            scratch,
+            crate::fold::FoldOptions {
+                allowed_lateness_ms: Some(store.allowed_lateness_ms()?),
+                ..Default::default()
+            },
+        )?;
         let mut quarantined: BTreeMap<(String, u32), VecDeque<QuarantinedRecord>> = BTreeMap::new();
         for q in store.quarantine(usize::MAX)? {
             quarantined

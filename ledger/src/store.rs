@@ -425,6 +425,37 @@ impl Store {
             .map(|item| item.map_err(StoreError::from)))
     }
 
+    /// The ledger's allowed lateness (ms): as recorded in its meta, else
+    /// the policy's default (a ledger from before event time).
+    pub fn allowed_lateness_ms(&self) -> Result<i64> {
+        match self.get(CF_META, META_ALLOWED_LATENESS)? {
+            None => Ok(custody_policy::DEFAULT_ALLOWED_LATENESS_MS),
+            Some(v) => v
+                .as_slice()
+                .try_into()
+                .map(i64::from_be_bytes)
+                .map_err(|_| StoreError::Corrupt {
+                    what: "meta allowed_lateness_ms".into(),
+                    reason: "not an i64".into(),
+                }),
+        }
+    }
+
+    /// A shard's event time as last written (watermark, provisional
+    /// breaches), with the ledger's lateness.
+    pub fn event_time(&self, shard: u32) -> Result<custody_policy::EventTime> {
+        let mut time: custody_policy::EventTime =
+            match self.get(CF_STATE, &keys::state(shard, b't', ""))? {
+                None => custody_policy::EventTime::default(),
+                Some(v) => serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
+                    what: format!("event time of shard {shard}"),
+                    reason: e.to_string(),
+                })?,
+            };
+        time.lateness_ms = self.allowed_lateness_ms()?;
+        Ok(time)
+    }
+
     /// Stored heads of every shard.
     pub fn heads(&self) -> Result<BTreeMap<u32, StoredHead>> {
         let mut out = BTreeMap::new();

@@ -161,7 +161,7 @@ fn a_deleted_closed_finding_is_named_by_the_opening_and_the_closing_entry() {
         &data,
         2,
         &[&format!(
-            "shard {} seq {}: findings index lacks {finding} opened here (neither open nor closed)",
+            "shard {} seq {}: findings index lacks {finding} opened here (neither open, closed nor discharged)",
             f.shard, f.seq
         )],
     );

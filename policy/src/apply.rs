@@ -10,13 +10,16 @@
 //! | law-enforcement request received   | `requests[id]` inserted (a repeat updates the demand, keeps the steps) |
 //! | redirected / customer notified / disclosed | the open request's earliest step time (unknown ids: nothing) |
 //! | law-enforcement request closed     | `requests[id]` removed |
-//! | any event with an `Opens` verdict  | `open_findings` += (rule, seq, request id for LE events) |
-//! | any event with a `Closes` verdict  | `open_findings` −= (rule, opened_seq) |
+//! | any event with an `Opens` or `Obligation` verdict | `open_findings` += (rule, seq, request id for LE events, deadline) |
+//! | any event with a `Closes` or `Discharges` verdict | `open_findings` −= (rule, opened_seq) |
+//! | any event | `event_time`: a `Breach` of a rule with late evidence becomes provisional, a `Withdraws` ends one, the watermark moves to `occurred_at` if later and lets go of what became final |
 //!
-//! Data accessed, data transferred, handoffs and report reads change nothing
-//! except through Opens/Closes verdicts (today none of them has any), which
-//! lets the ledger skip writing state for them. A customer whose state
-//! becomes empty is removed from the map.
+//! Data accessed, data transferred, handoffs and report reads change no
+//! customer or subcontractor state except through verdicts that are not
+//! breaches (today none of them has any), which lets the ledger skip
+//! writing that state for them; `event_time` is shard-wide and the ledger
+//! writes it once per batch. A customer whose state becomes empty is
+//! removed from the map.
 
 use custody_proto::v1::{CollectionMeans, DeletionReason};
 use custody_proto::{timestamp_ms, Event, Kind};
@@ -34,6 +37,7 @@ pub fn apply(state: &mut ShardState, event: &Event, seq: u64, verdicts: &[Verdic
     };
     let at = event.occurred_at.as_ref().map(timestamp_ms).unwrap_or(0);
 
+    apply_event_time(state, event, kind, at, seq, verdicts);
     if let Kind::SubcontractorRegistered(s) = kind {
         state
             .subcontractors
@@ -62,7 +66,9 @@ pub fn apply(state: &mut ShardState, event: &Event, seq: u64, verdicts: &[Verdic
                 && !case.is_empty()
         }
         _ => false,
-    } || verdicts.iter().any(|v| v.effect == Effect::Opens);
+    } || verdicts
+        .iter()
+        .any(|v| matches!(v.effect, Effect::Opens | Effect::Obligation { .. }));
     let customer = if creates {
         state
             .customers
@@ -153,7 +159,48 @@ pub fn apply(state: &mut ShardState, event: &Event, seq: u64, verdicts: &[Verdic
     }
 }
 
-/// Whether [`apply`] can change the state for this event and these verdicts.
+/// Provisional breaches and the watermark (see [`crate::EventTime`]).
+fn apply_event_time(
+    state: &mut ShardState,
+    event: &Event,
+    kind: &Kind,
+    at: i64,
+    seq: u64,
+    verdicts: &[Verdict],
+) {
+    let time = &mut state.event_time;
+    for v in verdicts {
+        match &v.effect {
+            Effect::Withdraws { opened_seq, .. } => {
+                time.provisional.remove(opened_seq);
+            }
+            Effect::Breach if crate::rule(&v.rule).is_some_and(|r| r.late_evidence.is_some()) => {
+                let subject = match kind {
+                    Kind::SubcontractorHandoff(h) => h.subcontractor_id.clone(),
+                    Kind::LawEnforcementDisclosed(d) => d.request_id.clone(),
+                    _ => String::new(),
+                };
+                time.provisional.insert(
+                    seq,
+                    crate::Provisional {
+                        rule: v.rule.clone(),
+                        customer: event.customer_id.clone(),
+                        subject,
+                        at_ms: at,
+                    },
+                );
+            }
+            _ => {}
+        }
+    }
+    if event.occurred_at.is_some() {
+        time.advance(at);
+    }
+}
+
+/// Whether [`apply`] can change the customer or subcontractor state for
+/// this event and these verdicts (`event_time` changes with almost every
+/// event; the ledger writes it per batch).
 /// The ledger persists a customer's state only then, so the predicate must
 /// cover every branch of `apply` that writes (policy/tests/properties.rs
 /// checks it against `apply` over arbitrary events; ledger/tests/demo_fold.rs
@@ -188,21 +235,26 @@ fn earliest(current: Option<i64>, at: i64) -> Option<i64> {
 
 fn apply_findings(customer: &mut CustomerState, seq: u64, subject: &str, verdicts: &[Verdict]) {
     for v in verdicts {
-        match v.effect {
+        match &v.effect {
             Effect::Breach => {}
-            Effect::Opens => {
+            Effect::Withdraws { .. } => {}
+            Effect::Opens | Effect::Obligation { .. } => {
                 let open = &mut customer.open_findings;
                 if !open.iter().any(|f| f.rule == v.rule && f.opened_seq == seq) {
                     open.push(OpenFinding {
                         rule: v.rule.clone(),
                         opened_seq: seq,
                         subject: subject.to_string(),
+                        due_ms: match v.effect {
+                            Effect::Obligation { due_ms } => Some(due_ms),
+                            _ => None,
+                        },
                     });
                 }
             }
-            Effect::Closes { opened_seq } => customer
+            Effect::Closes { opened_seq } | Effect::Discharges { opened_seq } => customer
                 .open_findings
-                .retain(|f| !(f.rule == v.rule && f.opened_seq == opened_seq)),
+                .retain(|f| !(f.rule == v.rule && f.opened_seq == *opened_seq)),
         }
     }
 }
@@ -238,11 +290,49 @@ mod tests {
         let v = check(&after, &e, 1);
         assert!(v.is_empty());
         apply(&mut after, &e, 1, &v);
-        assert_eq!(before, after);
+        assert_eq!(
+            (&before.customers, &before.subcontractors),
+            (&after.customers, &after.subcontractors)
+        );
+        // Only the watermark moved.
+        assert_eq!(after.event_time.watermark_ms, Some(T0 + 1));
         // Not even for an unknown customer: nothing is created.
         let mut empty = ShardState::default();
         apply(&mut empty, &e, 0, &[]);
-        assert_eq!(empty, ShardState::default());
+        assert!(empty.customers.is_empty() && empty.subcontractors.is_empty());
+    }
+
+    /// The watermark is the highest `occurred_at` folded; a provisional
+    /// breach is let go once it passes the breach's time plus the lateness.
+    #[test]
+    fn the_watermark_follows_the_highest_event_time_and_ends_provisional_breaches() {
+        use custody_proto::v1::LegalInstrument as I;
+        let lateness = crate::DEFAULT_ALLOWED_LATENESS_MS;
+        let events = [
+            event(
+                T0,
+                received("le-1", I::SearchWarrant, true, &[C::Contact], None),
+            ),
+            event(T0 + DAY, disclosed("le-1", &[C::Contact])),
+            // Earlier-dated: the watermark does not move back.
+            event(T0 + HOUR, accessed(P::ProvidingSupport, &[C::Customer], "")),
+        ];
+        let (s, v) = fold(&events);
+        assert!(v[1].iter().any(|v| v.rule == "LE-REDIRECT-FIRST"));
+        assert_eq!(s.event_time.watermark_ms, Some(T0 + DAY));
+        assert_eq!(s.event_time.provisional.len(), 1);
+        assert_eq!(s.event_time.provisional[&1].subject, "le-1");
+        let mut all = events.to_vec();
+        all.push(event(
+            T0 + DAY + lateness - 1,
+            accessed(P::ProvidingSupport, &[C::Customer], ""),
+        ));
+        assert_eq!(fold(&all).0.event_time.provisional.len(), 1);
+        all.push(event(
+            T0 + DAY + lateness,
+            accessed(P::ProvidingSupport, &[C::Customer], ""),
+        ));
+        assert!(fold(&all).0.event_time.provisional.is_empty());
     }
 
     #[test]
@@ -293,7 +383,7 @@ mod tests {
         ];
         let (s, v) = fold(&events);
         assert_eq!(v[2].len(), 1);
-        assert_eq!(v[2][0].effect, Effect::Opens);
+        assert_eq!(v[2][0].effect, Effect::Obligation { due_ms: T0 + DAY });
         let open = &s.customers[CUSTOMER].open_findings;
         assert_eq!(open.len(), 1);
         assert_eq!(

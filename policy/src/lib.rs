@@ -11,9 +11,18 @@
 //! ```
 //!
 //! A verdict is a finding, never a block: the ledger records what happened,
-//! good or bad. Most findings are [`Effect::Breach`] (complete in themselves);
-//! two rules open a finding that a later event closes ([`Effect::Opens`] /
-//! [`Effect::Closes`]): `CREDENTIALS-DELETED` and `LE-NOTICE`.
+//! good or bad. Most findings are [`Effect::Breach`] (complete in themselves).
+//! Rules judge in event time (`occurred_at`), and each shard keeps a
+//! watermark (the highest `occurred_at` folded, [`EventTime`]):
+//! - a breach of a rule with [`Rule::late_evidence`] is *provisional* until
+//!   the watermark passes its time plus the allowed lateness; evidence dated
+//!   no later than it that arrives before then withdraws it
+//!   ([`Effect::Withdraws`]);
+//! - `CREDENTIALS-DELETED` and `LE-NOTICE` open an *obligation* with a
+//!   deadline in event time ([`Effect::Obligation`]); the remedy dated by the
+//!   deadline discharges it ([`Effect::Discharges`]); once the watermark
+//!   passes the deadline plus the lateness without it, it is an open
+//!   finding, which a later remedy closes ([`Effect::Closes`]).
 //!
 //! RULES.md (at the workspace root) has one row per rule with the seed
 //! sentence it enforces; a unit test keeps the two in step.
@@ -28,7 +37,10 @@ mod vocab;
 
 pub use apply::{apply, changes_state};
 pub use citations::{citations, Citation};
-pub use state::{CustomerState, LeRequest, OpenFinding, Profile, ShardState, SubcontractorState};
+pub use state::{
+    CustomerState, EventTime, LeRequest, OpenFinding, Profile, Provisional, ShardState,
+    SubcontractorState, DEFAULT_ALLOWED_LATENESS_MS,
+};
 pub use vocab::{format_ms, is_eea, Category, EEA_COUNTRIES};
 
 /// How serious a finding is.
@@ -85,6 +97,43 @@ pub enum Effect {
     Opens,
     /// Closes the finding opened by the entry at sequence `opened_seq` in this shard.
     Closes { opened_seq: u64 },
+    /// Withdraws the provisional finding recorded by the entry at
+    /// `opened_seq` in this shard, a finding of `customer`: evidence dated
+    /// no later than that entry's event arrived within the allowed
+    /// lateness. (The customer is named because the evidence may be a
+    /// global event, such as a subcontractor registration.)
+    Withdraws { opened_seq: u64, customer: String },
+    /// Opens an obligation due by `due_ms` in event time: not a finding
+    /// while it can still be met; an open finding once the shard's
+    /// watermark passes `due_ms` plus the allowed lateness undischarged.
+    Obligation { due_ms: i64 },
+    /// Discharges the obligation opened by the entry at `opened_seq`: its
+    /// remedy is dated by the deadline.
+    Discharges { opened_seq: u64 },
+}
+
+impl Effect {
+    /// The word reports use for the effect.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Effect::Breach => "breach",
+            Effect::Opens => "opens",
+            Effect::Closes { .. } => "closes",
+            Effect::Withdraws { .. } => "withdraws",
+            Effect::Obligation { .. } => "obligation",
+            Effect::Discharges { .. } => "discharges",
+        }
+    }
+
+    /// The entry whose finding or obligation this verdict ends, if any.
+    pub fn ends(&self) -> Option<u64> {
+        match self {
+            Effect::Closes { opened_seq }
+            | Effect::Withdraws { opened_seq, .. }
+            | Effect::Discharges { opened_seq } => Some(*opened_seq),
+            _ => None,
+        }
+    }
 }
 
 /// One finding (or closure of a finding) about one event.
@@ -109,6 +158,10 @@ pub struct Rule {
     /// What closes a finding this rule opens; `None` when every finding of
     /// the rule is a [`Effect::Breach`].
     pub remedy: Option<&'static str>,
+    /// Evidence dated no later than the event that, arriving within the
+    /// allowed lateness, withdraws a breach of this rule; `Some` makes
+    /// every breach of the rule provisional until the watermark passes it.
+    pub late_evidence: Option<&'static str>,
 }
 
 /// Every rule, in a fixed order (used by RULES.md tests, reports and the

@@ -81,13 +81,25 @@ fn rules_md_has_one_row_per_rule_with_its_severity_and_effect_in_order() {
             "severity of {}",
             rule.id
         );
-        match rule.remedy {
-            None => {
+        match (rule.remedy, rule.late_evidence) {
+            (None, None) => {
                 assert_eq!(row.effect, "breach", "effect of {}", rule.id);
                 assert_eq!(row.closed_by, "—", "closed by of {}", rule.id);
             }
-            Some(_) => {
-                assert_eq!(row.effect, "opens / closes", "effect of {}", rule.id);
+            (None, Some(_)) => {
+                assert_eq!(row.effect, "breach (provisional)", "effect of {}", rule.id);
+                assert!(
+                    row.closed_by.starts_with("— (withdrawn"),
+                    "closed by of {}",
+                    rule.id
+                );
+            }
+            (Some(_), _) => {
+                assert_eq!(
+                    row.effect, "obligation / discharges / closes",
+                    "effect of {}",
+                    rule.id
+                );
                 assert!(row.closed_by.len() > 10, "closed by of {}", rule.id);
             }
         }

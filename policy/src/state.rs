@@ -17,6 +17,78 @@ pub struct ShardState {
     /// broadcast to every shard, so every shard holds the same registry).
     #[serde(default)]
     pub subcontractors: BTreeMap<String, SubcontractorState>,
+    /// The shard's watermark and the breaches still provisional.
+    #[serde(default)]
+    pub event_time: EventTime,
+}
+
+/// The allowed lateness of a new ledger: three days (RULES.md, "Event time").
+pub const DEFAULT_ALLOWED_LATENESS_MS: i64 = 3 * 24 * 60 * 60 * 1000;
+
+/// Event time in one shard, derived from the events alone (so replicas
+/// agree): the watermark is the highest `occurred_at` folded. A breach of a
+/// rule with late evidence dated `t` stays provisional while the watermark
+/// is below `t + lateness_ms`; an obligation due at `d` is pending while it
+/// is below `d + lateness_ms`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct EventTime {
+    /// The highest `occurred_at` folded in the shard; `None` before any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watermark_ms: Option<i64>,
+    /// The ledger's allowed lateness. Recorded in the ledger (its meta),
+    /// not in this state: the ledger sets it when it loads the state.
+    #[serde(skip, default = "default_lateness")]
+    pub lateness_ms: i64,
+    /// Provisional breaches by the sequence number of their entry.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub provisional: BTreeMap<u64, Provisional>,
+}
+
+fn default_lateness() -> i64 {
+    DEFAULT_ALLOWED_LATENESS_MS
+}
+
+impl Default for EventTime {
+    fn default() -> Self {
+        EventTime {
+            watermark_ms: None,
+            lateness_ms: DEFAULT_ALLOWED_LATENESS_MS,
+            provisional: BTreeMap::new(),
+        }
+    }
+}
+
+impl EventTime {
+    /// Whether something dated `at_ms` can still be changed by evidence
+    /// dated no later than it: the watermark is below `at_ms + lateness`.
+    pub fn open_at(&self, at_ms: i64) -> bool {
+        self.watermark_ms
+            .is_none_or(|w| w < at_ms.saturating_add(self.lateness_ms))
+    }
+
+    /// Moves the watermark to `at_ms` if later, and lets go of the
+    /// provisional breaches that became final.
+    pub fn advance(&mut self, at_ms: i64) {
+        if self.watermark_ms.is_some_and(|w| w >= at_ms) {
+            return;
+        }
+        self.watermark_ms = Some(at_ms);
+        let lateness = self.lateness_ms;
+        self.provisional
+            .retain(|_, p| at_ms < p.at_ms.saturating_add(lateness));
+    }
+}
+
+/// A breach that evidence dated no later than it may still withdraw.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Provisional {
+    pub rule: String,
+    pub customer: String,
+    /// What the evidence must name: the request id (`LE-REDIRECT-FIRST`),
+    /// the subcontractor id (`SUB-ATTESTATION`).
+    pub subject: String,
+    /// `occurred_at` of the breach's event.
+    pub at_ms: i64,
 }
 
 /// What the rules remember about one customer.
@@ -136,6 +208,11 @@ pub struct OpenFinding {
     /// empty for customer-wide findings (`CREDENTIALS-DELETED`).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub subject: String,
+    /// For an obligation: its deadline in event time. `None` for a finding
+    /// (an obligation past its deadline stays an obligation here: whether it
+    /// is a finding yet is a matter of the watermark).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_ms: Option<i64>,
 }
 
 /// A registered subcontractor and its equivalence attestation.
@@ -169,7 +246,7 @@ pub struct Attestation {
 }
 
 impl Attestation {
-    fn in_force(&self, at_ms: i64) -> bool {
+    pub(crate) fn in_force(&self, at_ms: i64) -> bool {
         matches!((self.valid_from_ms, self.valid_to_ms), (Some(from), Some(to)) if from <= at_ms && at_ms <= to)
     }
 }
@@ -281,6 +358,7 @@ mod tests {
                 rule: "CREDENTIALS-DELETED".into(),
                 opened_seq: 4,
                 subject: String::new(),
+                due_ms: None,
             }],
             ..CustomerState::default()
         };

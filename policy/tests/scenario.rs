@@ -4,6 +4,14 @@
 use custody_policy::{apply, check, Effect, ShardState};
 use custody_proto::{event_from_json, validate, Event};
 
+fn ms(rfc3339: &str) -> i64 {
+    let e = event_from_json(&format!(
+        r#"{{"eventId":"t","customerId":"c","occurredAt":"{rfc3339}","reportRead":{{}}}}"#
+    ))
+    .unwrap_or_else(|err| panic!("{rfc3339}: {err}"));
+    custody_proto::timestamp_ms(e.occurred_at.as_ref().expect("time"))
+}
+
 fn ev(n: usize, at: &str, case: &str, role: &str, kind: &str) -> Event {
     let customer = if kind.starts_with("\"subcontractorRegistered\"") {
         ""
@@ -99,7 +107,12 @@ fn a_customer_story() {
             "SUPPORT_ENGINEER",
             r#""dataCollected":{"means":"COLLECTION_MEANS_EMAIL_OR_WEB","categories":["DATA_CATEGORY_CREDENTIALS"],"storageCountry":"IE","encryptedChannel":false,"credentialsPresent":true}"#,
             vec![
-                ("CREDENTIALS-DELETED", Effect::Opens),
+                (
+                    "CREDENTIALS-DELETED",
+                    Effect::Obligation {
+                        due_ms: ms("2026-01-17T09:00:00Z"),
+                    },
+                ),
                 ("PRIVATE-ENCRYPTED", Effect::Breach),
             ],
         ),
@@ -122,7 +135,7 @@ fn a_customer_story() {
             "c2",
             "SUPPORT_ENGINEER",
             r#""dataDeleted":{"categories":["DATA_CATEGORY_CREDENTIALS"],"reason":"DELETION_REASON_CREDENTIALS_RECEIVED"}"#,
-            vec![("CREDENTIALS-DELETED", Effect::Closes { opened_seq: 8 })],
+            vec![("CREDENTIALS-DELETED", Effect::Discharges { opened_seq: 8 })],
         ),
         // Residency and transfers.
         (
@@ -201,7 +214,12 @@ fn a_customer_story() {
             vec![
                 ("LE-REDIRECT-FIRST", Effect::Breach),
                 ("LE-SCOPE", Effect::Breach),
-                ("LE-NOTICE", Effect::Opens),
+                (
+                    "LE-NOTICE",
+                    Effect::Obligation {
+                        due_ms: ms("2026-05-02T09:00:00Z"),
+                    },
+                ),
             ],
         ),
         (
@@ -265,4 +283,118 @@ fn a_customer_story() {
     assert!(c.credentials_awaiting_deletion().is_empty());
     assert_eq!(c.requests.keys().collect::<Vec<_>>(), ["le-2", "le-3"]);
     assert!(c.remote_access_permissions.contains_key("c1"));
+}
+
+/// Issue 12's arrival-order cases, in the order they arrived: evidence
+/// dated earlier, received after the event it excuses, leaves no final
+/// finding; compliant credential handling leaves none at all.
+#[test]
+fn late_evidence_withdraws_and_obligations_are_met_in_event_time() {
+    let story: Vec<Step> = vec![
+        (
+            "2026-03-20T09:00:00Z",
+            "",
+            "LEGAL",
+            r#""lawEnforcementRequestReceived":{"requestId":"le-1","agency":"Police","jurisdiction":"US","instrument":"LEGAL_INSTRUMENT_SEARCH_WARRANT","legallyBinding":true,"scopeRequested":["DATA_CATEGORY_CONTACT"]}"#,
+            vec![],
+        ),
+        // The disclosure of 04-03 arrives before the redirect of 04-01 and
+        // the notice of 04-02.
+        (
+            "2026-04-03T09:00:00Z",
+            "",
+            "LEGAL",
+            r#""lawEnforcementDisclosed":{"requestId":"le-1","scopeReleased":["DATA_CATEGORY_CONTACT"]}"#,
+            vec![
+                ("LE-REDIRECT-FIRST", Effect::Breach),
+                (
+                    "LE-NOTICE",
+                    Effect::Obligation {
+                        due_ms: ms("2026-04-03T09:00:00Z"),
+                    },
+                ),
+            ],
+        ),
+        (
+            "2026-04-01T09:00:00Z",
+            "",
+            "LEGAL",
+            r#""lawEnforcementRedirected":{"requestId":"le-1"}"#,
+            vec![(
+                "LE-REDIRECT-FIRST",
+                Effect::Withdraws {
+                    opened_seq: 1,
+                    customer: "cust-1".into(),
+                },
+            )],
+        ),
+        (
+            "2026-04-02T09:00:00Z",
+            "",
+            "LEGAL",
+            r#""lawEnforcementCustomerNotified":{"requestId":"le-1","method":"email"}"#,
+            vec![("LE-NOTICE", Effect::Discharges { opened_seq: 1 })],
+        ),
+        // A handoff of 04-05 arrives before the subcontractor's registration
+        // (attestation valid from 2025-12-01).
+        (
+            "2026-04-05T09:00:00Z",
+            "c9",
+            "SUPPORT_ENGINEER",
+            r#""subcontractorHandoff":{"subcontractorId":"sub-pl","categories":["DATA_CATEGORY_CUSTOMER"],"purpose":"PURPOSE_PROVIDING_SUPPORT","locationCountry":"PL"}"#,
+            vec![("SUB-ATTESTATION", Effect::Breach)],
+        ),
+        (
+            "2025-12-01T00:00:00Z",
+            "",
+            "",
+            r#""subcontractorRegistered":{"subcontractorId":"sub-pl","name":"Initech Polska","country":"PL","attestationReference":"ATT-1","attestationValidFrom":"2025-12-01T00:00:00Z","attestationValidTo":"2026-12-01T00:00:00Z"}"#,
+            vec![(
+                "SUB-ATTESTATION",
+                Effect::Withdraws {
+                    opened_seq: 4,
+                    customer: "cust-1".into(),
+                },
+            )],
+        ),
+        // Credentials received and deleted within the deadline: an
+        // obligation met, no finding.
+        (
+            "2026-04-06T09:00:00Z",
+            "c9",
+            "SUPPORT_ENGINEER",
+            r#""dataCollected":{"means":"COLLECTION_MEANS_PHONE_OR_CHAT","categories":["DATA_CATEGORY_CREDENTIALS"],"storageCountry":"US","encryptedChannel":true,"credentialsPresent":true}"#,
+            vec![(
+                "CREDENTIALS-DELETED",
+                Effect::Obligation {
+                    due_ms: ms("2026-04-13T09:00:00Z"),
+                },
+            )],
+        ),
+        (
+            "2026-04-06T10:00:00Z",
+            "c9",
+            "SUPPORT_ENGINEER",
+            r#""dataDeleted":{"categories":["DATA_CATEGORY_CREDENTIALS"],"reason":"DELETION_REASON_CREDENTIALS_RECEIVED"}"#,
+            vec![("CREDENTIALS-DELETED", Effect::Discharges { opened_seq: 6 })],
+        ),
+    ];
+    let mut state = ShardState::default();
+    for (n, (at, case, role, kind, expected)) in story.iter().enumerate() {
+        let e = ev(n, at, case, role, kind);
+        let verdicts = check(&state, &e, n as u64);
+        apply(&mut state, &e, n as u64, &verdicts);
+        let got: Vec<(&str, Effect)> = verdicts
+            .iter()
+            .map(|v| (v.rule.as_str(), v.effect.clone()))
+            .collect();
+        assert_eq!(&got, expected, "event {n} ({kind}): {verdicts:#?}");
+    }
+    // Nothing provisional, nothing open: no finding stands.
+    assert!(state.event_time.provisional.is_empty());
+    assert!(state.customers["cust-1"].open_findings.is_empty());
+    assert_eq!(
+        state.event_time.watermark_ms,
+        Some(ms("2026-04-06T10:00:00Z"))
+    );
 }

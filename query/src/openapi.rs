@@ -438,7 +438,7 @@ fn build() -> Result<Value, SchemaError> {
                 "Policy findings joined with their verdicts",
                 json!([{"name": "rule", "in": "query", "required": false, "description": "rule id, e.g. USE-MATRIX", "schema": {"type": "string"}},
                        {"name": "customer", "in": "query", "required": false, "description": "customer id", "schema": {"type": "string"}, "example": "cust-00005"},
-                       {"name": "state", "in": "query", "required": false, "schema": {"type": "string", "enum": ["open", "closed", "recorded"]}},
+                       {"name": "state", "in": "query", "required": false, "schema": {"type": "string", "enum": ["open", "closed", "recorded", "provisional", "withdrawn", "pending", "discharged"]}},
                        format]),
                 "officer", &findings, false),
         }

@@ -736,12 +736,28 @@ impl Document for FindingsList {
                 f.state.clone().unwrap_or_else(|| "any".into()),
             ),
             ("Findings".into(), self.count.to_string()),
+            (
+                "Obligations pending".into(),
+                self.obligations.len().to_string(),
+            ),
         ]
     }
 
     fn tables(&self) -> Vec<Table> {
+        vec![
+            findings_rows("Findings", &self.findings),
+            findings_rows(
+                "Obligations pending (not findings until their deadline plus the allowed lateness passes)",
+                &self.obligations,
+            ),
+        ]
+    }
+}
+
+fn findings_rows(caption: &str, rows: &[custody_verify::reports::findings::FindingRow]) -> Table {
+    {
         let mut t = Table::new(
-            "Findings",
+            caption,
             &[
                 "state",
                 "customer",
@@ -755,7 +771,7 @@ impl Document for FindingsList {
                 "position",
             ],
         );
-        for r in &self.findings {
+        for r in rows {
             let f = &r.finding;
             t.push(
                 vec![
@@ -770,10 +786,10 @@ impl Document for FindingsList {
                     format!("{} {}", word(&f.event_kind), f.event_id),
                     f.position.to_string(),
                 ],
-                r.state != "closed",
+                !matches!(r.state.as_str(), "closed" | "withdrawn" | "discharged"),
             );
         }
-        vec![t]
+        t
     }
 }
 

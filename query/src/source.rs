@@ -7,7 +7,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use custody_ledger::{Checkpoint, Store, StoreError};
-use custody_verify::reports::findings::{Filter, FindingKey};
+use custody_verify::reports::findings::{stored_state, Filter, FindingKey};
 use custody_verify::reports::{item_of, DocumentOf, Item, ReadError, ReadView, Report, Signed};
 
 use crate::proofs::{self, ProofParams, ProofsError};
@@ -55,6 +55,19 @@ impl<'a> StoreView<'a> {
                 .map(|h| (h.shard, h.size))
                 .collect(),
         }
+    }
+
+    /// The store as far as it is folded (every head), for readers that do
+    /// not answer at a checkpoint (`custody findings`).
+    pub fn latest(store: &'a Store) -> Result<Self, StoreError> {
+        Ok(StoreView {
+            store,
+            sizes: store
+                .heads()?
+                .into_iter()
+                .map(|(shard, head)| (shard, head.size))
+                .collect(),
+        })
     }
 
     fn inside(&self, shard: u32, seq: u64) -> bool {
@@ -112,22 +125,81 @@ impl ReadView for StoreView<'_> {
     }
 
     fn finding_items(&self, filter: &Filter) -> Result<Vec<(FindingKey, Item)>, ReadError> {
+        let rule = filter.rule.as_deref();
+        let customer = filter.customer.as_deref();
+        // Shown states are derived from stored ones (provisional and
+        // withdrawn from recorded, pending from open): scan the stored one.
+        let asked = filter.state_byte();
         let keys = self
             .store
-            .findings(
-                filter.state_byte(),
-                filter.rule.as_deref(),
-                filter.customer.as_deref(),
-            )
+            .findings(asked.map(stored_state), rule, customer)
             .map_err(SourceError::from)?;
-        Ok(keys
+        // Withdrawal markers of the breaches, by (rule, customer, shard, seq).
+        let withdrawn: BTreeSet<(String, String, u32, u64)> = self
+            .store
+            .findings(Some(b'w'), rule, customer)
+            .map_err(SourceError::from)?
             .into_iter()
-            .filter(|k| self.inside(k.shard, k.seq))
-            .map(|k| {
-                let item = self.load(k.shard, k.seq)?;
-                Ok((k, item))
-            })
-            .collect::<Result<_, SourceError>>()?)
+            .map(|k| (k.rule, k.customer, k.shard, k.seq))
+            .collect();
+        let mut times = HashMap::new();
+        let mut out = Vec::new();
+        for mut k in keys {
+            if k.state == b'w' || !self.inside(k.shard, k.seq) {
+                continue;
+            }
+            let item = self.load(k.shard, k.seq)?;
+            let time = match times.entry(k.shard) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(self.store.event_time(k.shard).map_err(SourceError::from)?)
+                }
+            };
+            k.state = shown_state(&k, &item, &withdrawn, time);
+            if filter.matches(&k) {
+                out.push((k, item));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The state a report shows for a stored findings key: a recorded breach
+/// is `x` withdrawn (a marker names it), else `p` provisional while its
+/// rule takes late evidence and the shard's watermark has not passed it
+/// plus the lateness; an open key of an obligation is `b` pending until the
+/// watermark passes its deadline plus the lateness, then an open finding.
+/// (The watermark is the shard's latest, which may run past the report's
+/// checkpoint by up to one checkpoint interval.)
+fn shown_state(
+    k: &FindingKey,
+    item: &Item,
+    withdrawn: &BTreeSet<(String, String, u32, u64)>,
+    time: &custody_policy::EventTime,
+) -> u8 {
+    match k.state {
+        b'r' => {
+            if withdrawn.contains(&(k.rule.clone(), k.customer.clone(), k.shard, k.seq)) {
+                b'x'
+            } else if custody_policy::rule(&k.rule).is_some_and(|r| r.late_evidence.is_some())
+                && time.open_at(item.at_ms())
+            {
+                b'p'
+            } else {
+                b'r'
+            }
+        }
+        b'o' => {
+            let due = item.verdicts.iter().find_map(|v| match v.effect {
+                custody_policy::Effect::Obligation { due_ms } if v.rule == k.rule => Some(due_ms),
+                _ => None,
+            });
+            match due {
+                Some(due) if time.open_at(due) => b'b',
+                _ => b'o',
+            }
+        }
+        other => other,
     }
 }
 

@@ -213,6 +213,10 @@ fn cats(c: &[C]) -> Vec<i32> {
 
 struct Builder {
     events: Vec<Event>,
+    /// When each event reaches Custody: its `occurred_at`, or later for
+    /// the few the demo delivers late (`arrives_late`). The demo is
+    /// emitted in arrival order, as services would send it.
+    arrivals: Vec<i64>,
     next_id: u64,
 }
 
@@ -227,6 +231,7 @@ impl Builder {
         kind: Kind,
     ) {
         self.next_id += 1;
+        self.arrivals.push(at);
         self.events.push(Event {
             event_id: format!("demo-{:07}", self.next_id),
             customer_id: customer.into(),
@@ -236,6 +241,20 @@ impl Builder {
             actor: who.and_then(actor),
             kind: Some(kind),
         });
+    }
+
+    /// The event pushed last reaches Custody `delay` ms after it occurred.
+    fn arrives_late(&mut self, delay: i64) {
+        if let Some(a) = self.arrivals.last_mut() {
+            *a += delay;
+        }
+    }
+
+    /// The events in arrival order (stable: same time, push order).
+    fn into_events(self) -> Vec<Event> {
+        let mut order: Vec<(i64, Event)> = self.arrivals.into_iter().zip(self.events).collect();
+        order.sort_by_key(|(arrival, _)| *arrival);
+        order.into_iter().map(|(_, e)| e).collect()
     }
 }
 
@@ -300,6 +319,7 @@ pub fn generate(params: DemoParams) -> Vec<Event> {
     let mut rng = Rng(params.seed);
     let mut b = Builder {
         events: Vec::new(),
+        arrivals: Vec::new(),
         next_id: 0,
     };
 
@@ -689,7 +709,7 @@ pub fn generate(params: DemoParams) -> Vec<Event> {
 
         breaches(&mut b, &customer, n, eea, storage, t + DAY);
     }
-    b.events
+    b.into_events()
 }
 
 fn law_enforcement(b: &mut Builder, rng: &mut Rng, customer: &str, t: i64, counter: u32) {
@@ -750,6 +770,14 @@ fn law_enforcement(b: &mut Builder, rng: &mut Rng, customer: &str, t: i64, count
         Some(&LEGAL),
         redirected,
     );
+    // Every twelfth request's redirect and notice are recorded late: made
+    // in time, they reach Custody a day after the disclosure, within the
+    // allowed lateness, so the disclosure's findings are withdrawn and
+    // discharged (RULES.md, "Event time").
+    let late = counter % 12 == 2;
+    if late {
+        b.arrives_late(10 * DAY);
+    }
     match outcome_kind {
         0 => b.push(
             customer,
@@ -790,6 +818,9 @@ fn law_enforcement(b: &mut Builder, rng: &mut Rng, customer: &str, t: i64, count
                     method: "email to the customer's legal contact".into(),
                 }),
             );
+            if late {
+                b.arrives_late(8 * DAY);
+            }
             b.push(
                 customer,
                 t + 10 * DAY,
@@ -969,7 +1000,32 @@ fn breaches(b: &mut Builder, customer: &str, n: u32, eea: bool, storage: &str, t
                 true,
             ),
         ),
-        // Credentials sent, then deleted (opens, then closes).
+        // Credentials sent, deleted three weeks later: past the 7-day
+        // deadline, so a finding, closed by the late deletion.
+        12 => {
+            b.push(
+                customer,
+                t,
+                "phone-chat",
+                &case,
+                Some(eng),
+                collected(M::PhoneOrChat, &[C::Credentials], storage, true, "", true),
+            );
+            b.push(
+                customer,
+                t + 21 * DAY,
+                "case-tool",
+                &case,
+                Some(eng),
+                Kind::DataDeleted(v1::DataDeleted {
+                    categories: cats(&[C::Credentials]),
+                    reason: v1::DeletionReason::CredentialsReceived as i32,
+                    resource: "chat transcript".into(),
+                }),
+            );
+        }
+        // Credentials sent, then deleted within hours: the obligation is
+        // discharged, no finding.
         13 => {
             b.push(
                 customer,

@@ -746,9 +746,26 @@ fn claimed_findings(doc: &Value) -> Result<Vec<FindingKey>, String> {
         .get("findings")
         .and_then(Value::as_array)
         .ok_or("the report has no `findings` list")?;
-    let mut keys = Vec::with_capacity(rows.len());
-    for (n, row) in rows.iter().enumerate() {
-        let bad = |what: &str| format!("findings[{n}]: {what}");
+    // Pending obligations are listed apart (documents before obligations
+    // have no such list).
+    let pending = doc
+        .get("obligations")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let rows = rows
+        .iter()
+        .enumerate()
+        .map(|(n, r)| ("findings", n, r))
+        .chain(
+            pending
+                .iter()
+                .enumerate()
+                .map(|(n, r)| ("obligations", n, r)),
+        );
+    let mut keys = Vec::new();
+    for (list, n, row) in rows {
+        let bad = |what: &str| format!("{list}[{n}]: {what}");
         let state = row
             .get("state")
             .and_then(Value::as_str)

@@ -118,7 +118,11 @@ impl Entry {
         let len = r.u32()? as usize;
         let event = r.take(len)?.to_vec();
         let count = r.u16()?;
-        let mut verdicts = Vec::with_capacity(usize::from(count).min(64));
+        // Reserve no more than the rest of the body can hold: a verdict
+        // takes at least 8 bytes (rule length, severity, effect,
+        // explanation length), so a forged count cannot make us allocate.
+        let room = (body.len() - r.pos) / 8;
+        let mut verdicts = Vec::with_capacity(usize::from(count).min(room).min(64));
         for _ in 0..count {
             let rule = r.str16("verdict.rule")?;
             let code = r.u8()?;
@@ -130,6 +134,16 @@ impl Entry {
                 0 => Effect::Breach,
                 1 => Effect::Opens,
                 2 => Effect::Closes {
+                    opened_seq: r.u64()?,
+                },
+                3 => Effect::Withdraws {
+                    opened_seq: r.u64()?,
+                    customer: r.str16("verdict.customer")?,
+                },
+                4 => Effect::Obligation {
+                    due_ms: r.u64()? as i64,
+                },
+                5 => Effect::Discharges {
                     opened_seq: r.u64()?,
                 },
                 code => {
@@ -206,11 +220,27 @@ impl EntryParts<'_> {
         for v in self.verdicts {
             put_u16_str(out, &v.rule, "verdict.rule")?;
             out.push(v.severity.as_u8());
-            match v.effect {
+            match &v.effect {
                 Effect::Breach => out.push(0),
                 Effect::Opens => out.push(1),
                 Effect::Closes { opened_seq } => {
                     out.push(2);
+                    out.extend_from_slice(&opened_seq.to_be_bytes());
+                }
+                Effect::Withdraws {
+                    opened_seq,
+                    customer,
+                } => {
+                    out.push(3);
+                    out.extend_from_slice(&opened_seq.to_be_bytes());
+                    put_u16_str(out, customer, "verdict.customer")?;
+                }
+                Effect::Obligation { due_ms } => {
+                    out.push(4);
+                    out.extend_from_slice(&due_ms.to_be_bytes());
+                }
+                Effect::Discharges { opened_seq } => {
+                    out.push(5);
                     out.extend_from_slice(&opened_seq.to_be_bytes());
                 }
             }
@@ -336,6 +366,29 @@ mod tests {
                     severity: Severity::Medium,
                     effect: Effect::Closes { opened_seq: 7 },
                     explanation: "deleted".into(),
+                },
+                Verdict {
+                    rule: "SUB-ATTESTATION".into(),
+                    severity: Severity::High,
+                    effect: Effect::Withdraws {
+                        opened_seq: 5,
+                        customer: "cust-9".into(),
+                    },
+                    explanation: "registered in time".into(),
+                },
+                Verdict {
+                    rule: "CREDENTIALS-DELETED".into(),
+                    severity: Severity::Medium,
+                    effect: Effect::Obligation {
+                        due_ms: 1_700_000_600_000,
+                    },
+                    explanation: "to be deleted".into(),
+                },
+                Verdict {
+                    rule: "CREDENTIALS-DELETED".into(),
+                    severity: Severity::Medium,
+                    effect: Effect::Discharges { opened_seq: 8 },
+                    explanation: "deleted in time".into(),
                 },
             ],
         }

@@ -131,18 +131,25 @@ fn ledger() -> &'static Ledger {
                 let verdicts = custody_policy::check(&states[s], event, seq);
                 custody_policy::apply(&mut states[s], event, seq, &verdicts);
                 for v in &verdicts {
+                    // The findings index as `Ledger::fold` writes it.
                     let state = match v.effect {
                         Effect::Breach => b'r',
-                        Effect::Opens => b'o',
-                        Effect::Closes { opened_seq } => {
+                        Effect::Opens | Effect::Obligation { .. } => b'o',
+                        Effect::Closes { opened_seq } | Effect::Discharges { opened_seq } => {
+                            let ended = if matches!(v.effect, Effect::Closes { .. }) {
+                                b'c'
+                            } else {
+                                b'd'
+                            };
                             for k in findings.iter_mut() {
                                 if (k.shard, k.seq, k.rule.as_str()) == (shard, opened_seq, &v.rule)
                                 {
-                                    k.state = b'c';
+                                    k.state = ended;
                                 }
                             }
                             continue;
                         }
+                        Effect::Withdraws { .. } => continue,
                     };
                     findings.push(FindingKey {
                         state,

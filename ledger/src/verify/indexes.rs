@@ -11,6 +11,9 @@
 //! | `findings` | `r`, rule, customer, shard, seq (empty) | a `Breach` verdict |
 //! | | `o`, rule, customer, shard, seq (empty) | an `Opens` verdict not closed since |
 //! | | `c`, rule, customer, shard, opened seq (closing seq) | a `Closes { opened_seq }` verdict (which also deletes the `o` key) |
+//! | | `o`, rule, customer, shard, seq (empty) | an `Obligation` verdict not discharged or closed since |
+//! | | `d`, rule, customer, shard, opened seq (discharging seq) | a `Discharges { opened_seq }` verdict (which also deletes the `o` key) |
+//! | | `w`, rule, customer named by the verdict, shard, opened seq (withdrawing seq) | a `Withdraws { opened_seq, customer }` verdict (the `r` key stays) |
 //!
 //! Two steps, each in bounded memory (nothing grows with the ledger but
 //! counters):
@@ -110,9 +113,17 @@ enum Kind {
     Breach,
     /// findings `o` (unless closed since); no value.
     Open,
-    /// findings `c` of the finding opened at `opened_seq`; the value is the
-    /// entry's seq. `open_key` is the `o` key the fold deleted.
-    Close { opened_seq: u64, open_key: Vec<u8> },
+    /// findings `c` (closed) or `d` (discharged: `ended`) of the finding or
+    /// obligation opened at `opened_seq`; the value is the entry's seq.
+    /// `open_key` is the `o` key the fold deleted.
+    Close {
+        opened_seq: u64,
+        open_key: Vec<u8>,
+        ended: u8,
+    },
+    /// findings `w` of the breach recorded at `opened_seq`; the value is the
+    /// entry's seq.
+    Withdraw { opened_seq: u64 },
 }
 
 impl Kind {
@@ -121,7 +132,9 @@ impl Kind {
             Kind::Customer { .. } => Index::ByCustomer,
             Kind::Event => Index::ByEvent,
             Kind::Request => Index::ByRequest,
-            Kind::Breach | Kind::Open | Kind::Close { .. } => Index::Findings,
+            Kind::Breach | Kind::Open | Kind::Close { .. } | Kind::Withdraw { .. } => {
+                Index::Findings
+            }
         }
     }
 }
@@ -158,21 +171,34 @@ fn keys_of(
         // Two verdicts giving the same key write it twice: it is given once.
         let mut given: Vec<Vec<u8>> = Vec::new();
         for v in &verdicts {
-            let (kind, key) = match v.effect {
+            let (kind, key) = match &v.effect {
                 Effect::Breach => (
                     Kind::Breach,
                     keys::finding(b'r', &v.rule, customer, shard, seq),
                 ),
-                Effect::Opens => (
+                Effect::Opens | Effect::Obligation { .. } => (
                     Kind::Open,
                     keys::finding(b'o', &v.rule, customer, shard, seq),
                 ),
-                Effect::Closes { opened_seq } => (
-                    Kind::Close {
-                        opened_seq,
-                        open_key: keys::finding(b'o', &v.rule, customer, shard, opened_seq),
+                Effect::Closes { opened_seq } | Effect::Discharges { opened_seq } => {
+                    let ended = ended_state(&v.effect);
+                    (
+                        Kind::Close {
+                            opened_seq: *opened_seq,
+                            open_key: keys::finding(b'o', &v.rule, customer, shard, *opened_seq),
+                            ended,
+                        },
+                        keys::finding(ended, &v.rule, customer, shard, *opened_seq),
+                    )
+                }
+                Effect::Withdraws {
+                    opened_seq,
+                    customer: whose,
+                } => (
+                    Kind::Withdraw {
+                        opened_seq: *opened_seq,
                     },
-                    keys::finding(b'c', &v.rule, customer, shard, opened_seq),
+                    keys::finding(b'w', &v.rule, whose, shard, *opened_seq),
                 ),
             };
             if !given.contains(&key) {
@@ -264,6 +290,7 @@ impl<'s> IndexCheck<'s> {
                     digest.add(hasher.item(index, &key, &seq_bytes));
                     digest.remove(hasher.item(index, &open_key, &[]));
                 }
+                Kind::Withdraw { .. } => digest.add(hasher.item(index, &key, &seq_bytes)),
             }
         });
         if let Err(why) = given {
@@ -593,7 +620,7 @@ fn judge(
                 )),
             }
         }
-        Kind::Breach | Kind::Open | Kind::Close { .. } => {
+        Kind::Breach | Kind::Open | Kind::Close { .. } | Kind::Withdraw { .. } => {
             let Some(f) = keys::parse_finding(&l.key) else {
                 return Ok(false);
             };
@@ -616,53 +643,78 @@ fn judge(
                         "findings key of {finding}, open, holds {}, where the fold writes none",
                         describe(v)
                     )),
-                    // Not open: it must have been closed, by the entry its
-                    // closed key names (which counts that key as its match).
+                    // Not open: it must have been closed or discharged, by
+                    // the entry its key names (which counts that key as
+                    // its match).
                     None => {
                         let closed = keys::finding(b'c', rule, customer, shard, seq);
-                        match reader.store.get(CF_FINDINGS, &closed)? {
+                        let discharged = keys::finding(b'd', rule, customer, shard, seq);
+                        let ended = match reader.store.get(CF_FINDINGS, &closed)? {
+                            Some(v) => Some((b'c', v)),
+                            None => reader
+                                .store
+                                .get(CF_FINDINGS, &discharged)?
+                                .map(|v| (b'd', v)),
+                        };
+                        match ended {
                             None => problem(format!(
-                                "findings index lacks {finding} opened here (neither open nor closed)"
+                                "findings index lacks {finding} opened here (neither open, closed nor discharged)"
                             )),
-                            Some(v) => match seq_value(&v) {
-                                None => problem(format!(
-                                    "findings index shows {finding} opened here as closed, by {}",
-                                    describe(&v)
-                                )),
-                                Some(by)
-                                    if reader.closes(shard, by, rule, customer, seq)?
-                                        != Some(false) => {}
-                                Some(by) => problem(format!(
-                                    "findings index shows {finding} opened here as closed by seq {by}, but that entry does not close it"
-                                )),
-                            },
+                            Some((ended, v)) => {
+                                let how = ended_word(ended);
+                                let verb = if ended == b'c' { "close" } else { "discharge" };
+                                match seq_value(&v) {
+                                    None => problem(format!(
+                                        "findings index shows {finding} opened here as {how}, by {}",
+                                        describe(&v)
+                                    )),
+                                    Some(by)
+                                        if reader.closes(shard, by, rule, customer, seq, ended)?
+                                            != Some(false) => {}
+                                    Some(by) => problem(format!(
+                                        "findings index shows {finding} opened here as {how} by seq {by}, but that entry does not {verb} it"
+                                    )),
+                                }
+                            }
                         }
                     }
+                },
+                Kind::Withdraw { opened_seq } => match value.map(|v| (v, seq_value(v))) {
+                    None => problem(format!(
+                        "findings index lacks the withdrawal of {finding} recorded at seq {opened_seq}, withdrawn here"
+                    )),
+                    Some((_, Some(by))) if by == seq => return Ok(true),
+                    Some((v, by)) => problem(format!(
+                        "findings index records {finding} recorded at seq {opened_seq} as withdrawn by {}, but this entry withdraws it",
+                        by.map_or_else(|| describe(v), |s| format!("seq {s}"))
+                    )),
                 },
                 Kind::Close {
                     opened_seq,
                     open_key,
+                    ended,
                 } => {
                     let mut matched = false;
+                    let how = ended_word(*ended);
                     match value.map(|v| (v, seq_value(v))) {
                         None => problem(format!(
-                            "findings index lacks {finding} opened at seq {opened_seq} and closed here"
+                            "findings index lacks {finding} opened at seq {opened_seq} and {how} here"
                         )),
                         Some((_, Some(by))) if by == seq => matched = true,
                         // A later entry closed it again: the last one is stored.
                         Some((_, Some(by)))
                             if by > seq
-                                && reader.closes(shard, by, rule, customer, *opened_seq)?
+                                && reader.closes(shard, by, rule, customer, *opened_seq, *ended)?
                                     != Some(false) => {}
                         Some((v, by)) => problem(format!(
-                            "findings index records {finding} opened at seq {opened_seq} as closed by {}, but this entry closes it",
+                            "findings index records {finding} opened at seq {opened_seq} as {how} by {}, but this entry ends it",
                             by.map_or_else(|| describe(v), |s| format!("seq {s}"))
                         )),
                     }
                     // The fold deleted the open key (an earlier entry's).
                     if *opened_seq < seq && reader.store.get(CF_FINDINGS, open_key)?.is_some() {
                         problem(format!(
-                            "findings index still lists {finding} opened at seq {opened_seq} as open, but this entry closed it"
+                            "findings index still lists {finding} opened at seq {opened_seq} as open, but this entry {how} it"
                         ));
                     }
                     return Ok(matched);
@@ -809,9 +861,11 @@ fn classify(reader: &Reader<'_>, index: Index, k: &[u8], v: &[u8]) -> Result<Cla
             if keys::finding(f.state, rule, customer, shard, seq) != k {
                 return Ok(undecodable());
             }
-            let effect = match f.state {
-                b'r' => Effect::Breach,
-                b'o' | b'c' => Effect::Opens,
+            // What the entry at `seq` must hold for this key.
+            let opening: fn(&Effect) -> bool = match f.state {
+                b'r' | b'w' => |e| *e == Effect::Breach,
+                b'o' | b'c' => |e| matches!(e, Effect::Opens | Effect::Obligation { .. }),
+                b'd' => |e| matches!(e, Effect::Obligation { .. }),
                 other => {
                     return extra(
                         shard,
@@ -822,9 +876,14 @@ fn classify(reader: &Reader<'_>, index: Index, k: &[u8], v: &[u8]) -> Result<Cla
                     )
                 }
             };
-            if f.state == b'c' {
+            if matches!(f.state, b'c' | b'd' | b'w') {
                 if let Some(by) = seq_value(v) {
-                    match reader.closes(shard, by, rule, customer, seq)? {
+                    let ends = if f.state == b'w' {
+                        reader.withdraws(shard, by, rule, customer, seq)?
+                    } else {
+                        reader.closes(shard, by, rule, customer, seq, f.state)?
+                    };
+                    match ends {
                         Some(true) => return Ok(Class::Matched),
                         None => return Ok(Class::Named),
                         Some(false) => {}
@@ -834,13 +893,19 @@ fn classify(reader: &Reader<'_>, index: Index, k: &[u8], v: &[u8]) -> Result<Cla
             let has = match f.state {
                 b'r' => format!("findings index records a breach of {rule} for customer `{customer}` here"),
                 b'o' => format!("findings index lists an open finding of {rule} for customer `{customer}` opened here"),
+                b'w' => format!("findings index lists a withdrawn breach of {rule} for customer `{customer}` recorded here"),
+                b'd' => format!("findings index lists a discharged obligation of {rule} for customer `{customer}` opened here"),
                 _ => format!("findings index lists a closed finding of {rule} for customer `{customer}` opened here"),
             };
             match reader.load(shard, seq)? {
                 Loaded::Absent => extra(shard, seq, format!("{has}, {no_entry}")),
                 Loaded::Unverified => Ok(Class::Named),
-                Loaded::Facts(e) if gives(&e, rule, customer, &effect) => {
-                    if f.state != b'c' {
+                Loaded::Facts(e) if gives_any(&e, rule, customer, opening) => {
+                    if f.state == b'w' {
+                        // A withdrawal key that no entry makes.
+                        return extra(shard, seq, format!("{has}, but no entry withdraws it"));
+                    }
+                    if f.state != b'c' && f.state != b'd' {
                         // A wrong value was named by the pass over entries.
                         return Ok(if v.is_empty() {
                             Class::Matched
@@ -922,8 +987,9 @@ impl Reader<'_> {
         })))
     }
 
-    /// Whether the entry at (shard, by) closes the finding of `rule` for
-    /// `customer` opened at `opened_seq`; None when that entry is unverified.
+    /// Whether the entry at (shard, by) closes (`ended` `c`) or discharges
+    /// (`d`) the finding of `rule` for `customer` opened at `opened_seq`;
+    /// None when that entry is unverified.
     fn closes(
         &self,
         shard: u32,
@@ -931,13 +997,71 @@ impl Reader<'_> {
         rule: &str,
         customer: &str,
         opened_seq: u64,
+        ended: u8,
     ) -> Result<Option<bool>> {
+        let effect = if ended == b'd' {
+            Effect::Discharges { opened_seq }
+        } else {
+            Effect::Closes { opened_seq }
+        };
         Ok(match self.load(shard, by)? {
-            Loaded::Facts(f) => Some(gives(&f, rule, customer, &Effect::Closes { opened_seq })),
+            Loaded::Facts(f) => Some(gives(&f, rule, customer, &effect)),
             Loaded::Absent => Some(false),
             Loaded::Unverified => None,
         })
     }
+
+    /// Whether the entry at (shard, by) withdraws the breach of `rule` for
+    /// `customer` recorded at `opened_seq` (the entry may be of another
+    /// customer, or global: the verdict names whose).
+    fn withdraws(
+        &self,
+        shard: u32,
+        by: u64,
+        rule: &str,
+        customer: &str,
+        opened_seq: u64,
+    ) -> Result<Option<bool>> {
+        let effect = Effect::Withdraws {
+            opened_seq,
+            customer: customer.to_string(),
+        };
+        Ok(match self.load(shard, by)? {
+            Loaded::Facts(f) => Some(
+                f.verdicts
+                    .iter()
+                    .any(|v| v.rule == rule && v.effect == effect),
+            ),
+            Loaded::Absent => Some(false),
+            Loaded::Unverified => None,
+        })
+    }
+}
+
+/// The findings-index state an ending verdict writes: `c` closed, `d`
+/// discharged.
+fn ended_state(effect: &Effect) -> u8 {
+    match effect {
+        Effect::Discharges { .. } => b'd',
+        _ => b'c',
+    }
+}
+
+fn ended_word(ended: u8) -> &'static str {
+    if ended == b'd' {
+        "discharged"
+    } else {
+        "closed"
+    }
+}
+
+/// Whether the entry has a verdict of `rule` under `customer` whose effect
+/// passes `effect`.
+fn gives_any(f: &Facts, rule: &str, customer: &str, effect: fn(&Effect) -> bool) -> bool {
+    f.event.customer_id == customer
+        && f.verdicts
+            .iter()
+            .any(|v| v.rule == rule && effect(&v.effect))
 }
 
 /// Whether the entry has a verdict of `rule` with `effect`, under `customer`

@@ -16,6 +16,7 @@ pub(crate) const RULE: Rule = Rule {
     severity: Severity::High,
     summary: "Account credentials are never used: no data access, transfer or subcontractor handoff includes the credentials category",
     remedy: None,
+    late_evidence: None,
 };
 
 pub(crate) fn check(cx: &Ctx<'_>, out: &mut Vec<Verdict>) {

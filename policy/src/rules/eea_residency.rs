@@ -16,6 +16,7 @@ pub(crate) const RULE: Rule = Rule {
     severity: Severity::Critical,
     summary: "For customers with the EEA storage option, data is stored only in the EEA: collection storage country, transfers stored at the destination and subcontractor handoff locations are all EEA countries",
     remedy: None,
+    late_evidence: None,
 };
 
 pub(crate) fn check(cx: &Ctx<'_>, out: &mut Vec<Verdict>) {

@@ -26,6 +26,7 @@ pub(crate) const RULE: Rule = Rule {
     severity: Severity::High,
     summary: "A transfer from an EEA country to a non-EEA country names a legal mechanism that can cover it (not Safe Harbor after 2015-10-06; the Data Privacy Framework only to the US from 2023-07-10; an adequacy decision only to a country that has one)",
     remedy: None,
+    late_evidence: None,
 };
 
 /// 2015-10-06T00:00:00Z: CJEU judgment in C-362/14 invalidating Safe Harbor.

@@ -16,6 +16,7 @@ pub(crate) const RULE: Rule = Rule {
     severity: Severity::Critical,
     summary: "No customer data is transferred to a government recipient except as a law-enforcement disclosure",
     remedy: None,
+    late_evidence: None,
 };
 
 pub(crate) fn check(cx: &Ctx<'_>, out: &mut Vec<Verdict>) {

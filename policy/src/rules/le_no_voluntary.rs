@@ -15,6 +15,7 @@ pub(crate) const RULE: Rule = Rule {
     severity: Severity::Critical,
     summary: "A law-enforcement disclosure answers an open, legally binding demand received earlier under the same request id (informal requests are never binding)",
     remedy: None,
+    late_evidence: None,
 };
 
 pub(crate) fn check(cx: &Ctx<'_>, out: &mut Vec<Verdict>) {

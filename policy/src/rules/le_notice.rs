@@ -1,12 +1,16 @@
 //! LE-NOTICE: the business customer is notified in advance of any production,
 //! unless legally prohibited (seed 000).
 //!
-//! At a disclosure: passes when a notice for the request was recorded earlier
-//! and dated no later than the disclosure, or when a non-disclosure order is
-//! in force at the disclosure (present and not yet expired). Otherwise it
-//! Opens a finding; a later notice for the same request Closes it (a late
-//! notice is a closure, not a pass). A notice recorded earlier in the fold
+//! At a disclosure: passes when a notice for the request dated no later
+//! than the disclosure is recorded, or when a non-disclosure order is in
+//! force at the disclosure (present and not yet expired). A notice recorded
 //! but dated after the disclosure was simply not in advance: a breach.
+//! With no notice recorded, the disclosure opens an *obligation* due at the
+//! disclosure's time: a notice dated by then may still arrive (records come
+//! late). It discharges the obligation if it arrives while the shard's
+//! watermark is below the deadline plus the allowed lateness; after that the
+//! obligation is an open finding, and a notice closes it (a late notice, or
+//! one whose record came after the lateness, is a closure, not a pass).
 
 use custody_proto::Kind;
 
@@ -17,8 +21,9 @@ use crate::{Effect, Rule, Severity, Verdict};
 pub(crate) const RULE: Rule = Rule {
     id: "LE-NOTICE",
     severity: Severity::Medium,
-    summary: "The customer is notified before a law-enforcement disclosure unless a non-disclosure order is in force at that time; a disclosure without notice opens a finding until the customer is notified",
+    summary: "The customer is notified before a law-enforcement disclosure unless a non-disclosure order is in force at that time; a disclosure without notice opens an obligation due at the disclosure, a finding when no notice dated by then arrives within the allowed lateness, open until the customer is notified",
     remedy: Some("a later customer-notified event for the same request id"),
+    late_evidence: None,
 };
 
 pub(crate) fn check(cx: &Ctx<'_>, out: &mut Vec<Verdict>) {
@@ -50,9 +55,9 @@ pub(crate) fn check(cx: &Ctx<'_>, out: &mut Vec<Verdict>) {
                     };
                     out.push(verdict(
                         &RULE,
-                        Effect::Opens,
+                        Effect::Obligation { due_ms: cx.at },
                         format!(
-                            "request {id}: data disclosed at {at} without notifying customer {customer} in advance ({order}); open until the customer is notified"
+                            "request {id}: data disclosed at {at} with no notice to customer {customer} recorded ({order}); customer {customer} must have been notified by {at}: a finding unless a notice dated by then arrives within the allowed lateness"
                         ),
                     ));
                 }
@@ -62,23 +67,40 @@ pub(crate) fn check(cx: &Ctx<'_>, out: &mut Vec<Verdict>) {
             let Some(c) = cx.customer else {
                 return;
             };
+            let time = &cx.state.event_time;
             for f in c
                 .open_findings
                 .iter()
                 .filter(|f| f.rule == RULE.id && f.subject == n.request_id)
             {
-                out.push(verdict(
-                    &RULE,
-                    Effect::Closes {
-                        opened_seq: f.opened_seq,
-                    },
-                    format!(
-                        "request {}: customer {customer} notified at {}, after the disclosure at entry {}; late notice",
-                        n.request_id,
-                        format_ms(cx.at),
-                        f.opened_seq
+                let id = &n.request_id;
+                let at = format_ms(cx.at);
+                let (effect, explanation) = match f.due_ms {
+                    Some(due) if cx.at <= due && time.open_at(due) => (
+                        Effect::Discharges { opened_seq: f.opened_seq },
+                        format!(
+                            "request {id}: customer {customer} notified at {at}, before the disclosure at {} (entry {}); the notice was received late, in advance all the same",
+                            format_ms(due),
+                            f.opened_seq
+                        ),
                     ),
-                ));
+                    Some(due) if cx.at <= due => (
+                        Effect::Closes { opened_seq: f.opened_seq },
+                        format!(
+                            "request {id}: notice to customer {customer} dated {at}, before the disclosure at {} (entry {}), received after the allowed lateness; finding closed",
+                            format_ms(due),
+                            f.opened_seq
+                        ),
+                    ),
+                    _ => (
+                        Effect::Closes { opened_seq: f.opened_seq },
+                        format!(
+                            "request {id}: customer {customer} notified at {at}, after the disclosure at entry {}; late notice",
+                            f.opened_seq
+                        ),
+                    ),
+                };
+                out.push(verdict(&RULE, effect, explanation));
             }
         }
         _ => {}
@@ -111,14 +133,14 @@ mod tests {
     }
 
     #[test]
-    fn disclosure_without_notice_opens_and_a_late_notice_closes() {
+    fn disclosure_without_notice_opens_an_obligation_and_a_late_notice_closes() {
         let history = [demand(None)];
         let v = verdicts_of(RULE.id, &history, &disclose(T0 + DAY));
         assert_eq!(v.len(), 1);
-        assert_eq!(v[0].effect, Effect::Opens);
+        assert_eq!(v[0].effect, Effect::Obligation { due_ms: T0 + DAY });
         assert_eq!(
             v[0].explanation,
-            "request le-1: data disclosed at 2026-01-06T09:00:00Z without notifying customer cust-1 in advance (no non-disclosure order forbids notice); open until the customer is notified"
+            "request le-1: data disclosed at 2026-01-06T09:00:00Z with no notice to customer cust-1 recorded (no non-disclosure order forbids notice); customer cust-1 must have been notified by 2026-01-06T09:00:00Z: a finding unless a notice dated by then arrives within the allowed lateness"
         );
         // Edge: the notice one second AFTER the disclosure closes, it does not pass.
         let with_disclosure = [demand(None), disclose(T0 + DAY)];
@@ -168,7 +190,7 @@ mod tests {
             &disclose(T0 + DAY),
         );
         assert_eq!(v.len(), 1);
-        assert_eq!(v[0].effect, Effect::Opens);
+        assert_eq!(v[0].effect, Effect::Obligation { due_ms: T0 + DAY });
         assert!(
             v[0].explanation.contains("expired at 2026-01-06T09:00:00Z"),
             "{}",
@@ -186,5 +208,34 @@ mod tests {
         // Same instant counts as in advance.
         let history = [demand(None), event(T0 + DAY, notified("le-1"))];
         assert!(effects(RULE.id, &history, &disclose(T0 + DAY)).is_empty());
+    }
+
+    /// Issue 12: the notice was given before the disclosure but its record
+    /// arrived after it: the obligation is discharged, and the text says so.
+    #[test]
+    fn a_notice_dated_before_the_disclosure_arriving_late_discharges() {
+        let history = [demand(None), disclose(T0 + DAY)];
+        let v = verdicts_of(RULE.id, &history, &event(T0 + HOUR, notified("le-1")));
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].effect, Effect::Discharges { opened_seq: 1 });
+        assert_eq!(
+            v[0].explanation,
+            "request le-1: customer cust-1 notified at 2026-01-05T10:00:00Z, before the disclosure at 2026-01-06T09:00:00Z (entry 1); the notice was received late, in advance all the same"
+        );
+        assert!(!v[0].explanation.contains("after the disclosure"));
+        // Past the lateness the same notice closes the finding the missed
+        // obligation became, and says why.
+        let lateness = crate::DEFAULT_ALLOWED_LATENESS_MS;
+        let mut later = history.to_vec();
+        later.push(event(T0 + DAY + lateness, notified("le-other")));
+        let v = verdicts_of(RULE.id, &later, &event(T0 + HOUR, notified("le-1")));
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].effect, Effect::Closes { opened_seq: 1 });
+        assert!(
+            v[0].explanation
+                .contains("received after the allowed lateness"),
+            "{}",
+            v[0].explanation
+        );
     }
 }

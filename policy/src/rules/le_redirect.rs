@@ -1,12 +1,14 @@
 //! LE-REDIRECT-FIRST: a requester is first redirected to the customer
-//! (seed 000). A disclosure needs a redirect recorded earlier for the same
-//! request and dated no later than the disclosure. A redirect after the
-//! fact cannot give the customer the chance to respond, so this is a breach,
-//! not a finding a later event could close.
+//! (seed 000). A disclosure needs a redirect for the same request dated no
+//! later than the disclosure. A redirect after the fact cannot give the
+//! customer the chance to respond, so this is a breach, not a finding a
+//! later event could close. The breach is provisional: a redirect dated no
+//! later than the disclosure that arrives within the allowed lateness
+//! (the redirect was made in time, its record came late) withdraws it.
 
 use custody_proto::Kind;
 
-use super::{breach, Ctx};
+use super::{breach, withdraw, Ctx};
 use crate::vocab::format_ms;
 use crate::{Rule, Severity, Verdict};
 
@@ -15,9 +17,30 @@ pub(crate) const RULE: Rule = Rule {
     severity: Severity::High,
     summary: "Before any disclosure the requester was redirected to the customer (redirect recorded for the request and dated no later than the disclosure)",
     remedy: None,
+    late_evidence: Some("a redirect of the request dated no later than the disclosure"),
 };
 
 pub(crate) fn check(cx: &Ctx<'_>, out: &mut Vec<Verdict>) {
+    if let Kind::LawEnforcementRedirected(r) = cx.kind {
+        let customer = &cx.event.customer_id;
+        withdraw(
+            cx,
+            out,
+            &RULE,
+            &r.request_id,
+            Some(customer),
+            |p| cx.at <= p.at_ms,
+            |seq, p| {
+                format!(
+                    "request {}: redirect dated {} received late, after the disclosure at {} (entry {seq}) was judged; the requester was redirected first, finding withdrawn",
+                    r.request_id,
+                    format_ms(cx.at),
+                    format_ms(p.at_ms)
+                )
+            },
+        );
+        return;
+    }
     let Kind::LawEnforcementDisclosed(d) = cx.kind else {
         return;
     };
@@ -92,8 +115,52 @@ mod tests {
             "{}",
             v[0].explanation
         );
-        // A redirect recorded after the disclosure does not undo it, and an
-        // unknown request is left to LE-NO-VOLUNTARY.
+        // An unknown request is left to LE-NO-VOLUNTARY.
         assert!(effects(RULE.id, &[], &disclose(T0)).is_empty());
+    }
+
+    /// Issue 12: the redirect was made before the disclosure but its record
+    /// arrived after it: the breach is withdrawn, not final.
+    #[test]
+    fn a_redirect_dated_earlier_arriving_late_withdraws_the_breach() {
+        let history = [demand(), disclose(T0 + 2 * DAY)];
+        let late = event(T0 + DAY, redirected("le-1"));
+        let v = verdicts_of(RULE.id, &history, &late);
+        assert_eq!(
+            v.iter().map(|v| v.effect.clone()).collect::<Vec<_>>(),
+            vec![Effect::Withdraws {
+                opened_seq: 1,
+                customer: CUSTOMER.into()
+            }]
+        );
+        assert_eq!(
+            v[0].explanation,
+            "request le-1: redirect dated 2026-01-06T09:00:00Z received late, after the disclosure at 2026-01-07T09:00:00Z (entry 1) was judged; the requester was redirected first, finding withdrawn"
+        );
+        // Withdrawn once: a second copy of the evidence withdraws nothing more.
+        let mut twice = history.to_vec();
+        twice.push(late.clone());
+        assert!(effects(RULE.id, &twice, &event(T0 + DAY, redirected("le-1"))).is_empty());
+        // A redirect dated after the disclosure is no evidence for it.
+        assert!(effects(RULE.id, &history, &event(T0 + 3 * DAY, redirected("le-1"))).is_empty());
+        // Another request's redirect withdraws nothing.
+        assert!(effects(RULE.id, &history, &event(T0 + DAY, redirected("le-2"))).is_empty());
+    }
+
+    #[test]
+    fn past_the_allowed_lateness_the_breach_is_final() {
+        let lateness = crate::DEFAULT_ALLOWED_LATENESS_MS;
+        // Another event of the shard moves the watermark past the
+        // disclosure's time plus the lateness.
+        let mut history = vec![demand(), disclose(T0 + 2 * DAY)];
+        history.push(event(T0 + 2 * DAY + lateness, redirected("le-other")));
+        assert!(effects(RULE.id, &history, &event(T0 + DAY, redirected("le-1"))).is_empty());
+        // One millisecond earlier it is still provisional.
+        let mut history = vec![demand(), disclose(T0 + 2 * DAY)];
+        history.push(event(T0 + 2 * DAY + lateness - 1, redirected("le-other")));
+        assert_eq!(
+            effects(RULE.id, &history, &event(T0 + DAY, redirected("le-1"))).len(),
+            1
+        );
     }
 }

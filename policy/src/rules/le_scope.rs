@@ -15,6 +15,7 @@ pub(crate) const RULE: Rule = Rule {
     summary:
         "A law-enforcement disclosure releases only categories within the demand's requested scope",
     remedy: None,
+    late_evidence: None,
 };
 
 pub(crate) fn check(cx: &Ctx<'_>, out: &mut Vec<Verdict>) {

@@ -5,7 +5,7 @@
 
 use custody_proto::{Event, Kind};
 
-use crate::state::{CustomerState, LeRequest, ShardState};
+use crate::state::{CustomerState, LeRequest, Provisional, ShardState};
 use crate::{Effect, Rule, Verdict};
 
 pub(crate) mod ad_transfer;
@@ -91,6 +91,38 @@ pub(crate) fn verdict(rule: &Rule, effect: Effect, explanation: String) -> Verdi
 
 pub(crate) fn breach(rule: &Rule, explanation: String) -> Verdict {
     verdict(rule, Effect::Breach, explanation)
+}
+
+/// Withdraws each provisional breach of `rule` about `subject` that the
+/// event is evidence against (`remedies` says whether it is, from the
+/// breach's time), while the watermark still lets it be withdrawn.
+pub(crate) fn withdraw(
+    cx: &Ctx<'_>,
+    out: &mut Vec<Verdict>,
+    rule: &Rule,
+    subject: &str,
+    customer: Option<&str>,
+    remedies: impl Fn(&Provisional) -> bool,
+    explain: impl Fn(u64, &Provisional) -> String,
+) {
+    let time = &cx.state.event_time;
+    for (seq, p) in &time.provisional {
+        if p.rule == rule.id
+            && p.subject == subject
+            && customer.is_none_or(|c| c == p.customer)
+            && time.open_at(p.at_ms)
+            && remedies(p)
+        {
+            out.push(verdict(
+                rule,
+                Effect::Withdraws {
+                    opened_seq: *seq,
+                    customer: p.customer.clone(),
+                },
+                explain(*seq, p),
+            ));
+        }
+    }
 }
 
 /// Whether a purpose is one for which subcontractors and third parties may

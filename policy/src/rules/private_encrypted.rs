@@ -14,6 +14,7 @@ pub(crate) const RULE: Rule = Rule {
     severity: Severity::High,
     summary: "Private data and credentials are collected only over an encrypted channel",
     remedy: None,
+    late_evidence: None,
 };
 
 pub(crate) fn check(cx: &Ctx<'_>, out: &mut Vec<Verdict>) {

@@ -17,6 +17,7 @@ pub(crate) const RULE: Rule = Rule {
     severity: Severity::High,
     summary: "Remote access has a recorded customer permission and an encrypted channel (an access over remote access needs a permission recorded earlier in the same case)",
     remedy: None,
+    late_evidence: None,
 };
 
 const RA: i32 = CollectionMeans::RemoteAccess as i32;

@@ -16,6 +16,7 @@ pub(crate) const RULE: Rule = Rule {
     severity: Severity::High,
     summary: "Sales and marketing staff never access case data: no event by an actor with role sales or marketing that touches customer data or belongs to a support case",
     remedy: None,
+    late_evidence: None,
 };
 
 pub(crate) fn check(cx: &Ctx<'_>, out: &mut Vec<Verdict>) {

@@ -17,6 +17,7 @@ pub(crate) const RULE: Rule = Rule {
     severity: Severity::High,
     summary: "Customer data reaches a third party only for providing or maintaining support (advertising is NO-AD-TRANSFER)",
     remedy: None,
+    late_evidence: None,
 };
 
 pub(crate) fn check(cx: &Ctx<'_>, out: &mut Vec<Verdict>) {

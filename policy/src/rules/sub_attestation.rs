@@ -1,11 +1,14 @@
 //! SUB-ATTESTATION: subcontractors are held to standards equivalent to the
 //! organisation's own (seed 001). A handoff goes only to a registered
 //! subcontractor whose equivalence attestation is in force at the event's
-//! time (`valid_from <= occurred_at <= valid_to`).
+//! time (`valid_from <= occurred_at <= valid_to`). The breach is
+//! provisional: a registration dated no later than the handoff whose window
+//! covers it, arriving within the allowed lateness (the subcontractor was
+//! registered in time, the record came late), withdraws it.
 
 use custody_proto::Kind;
 
-use super::{breach, Ctx};
+use super::{breach, withdraw, Ctx};
 use crate::vocab::format_ms;
 use crate::{Rule, Severity, Verdict};
 
@@ -14,9 +17,46 @@ pub(crate) const RULE: Rule = Rule {
     severity: Severity::High,
     summary: "A subcontractor handoff goes only to a registered subcontractor whose equivalence attestation is in force at the time of the handoff",
     remedy: None,
+    late_evidence: Some("a registration of the subcontractor with an attestation in force at the handoff"),
 };
 
 pub(crate) fn check(cx: &Ctx<'_>, out: &mut Vec<Verdict>) {
+    if let Kind::SubcontractorRegistered(r) = cx.kind {
+        let window = crate::state::Attestation {
+            reference: r.attestation_reference.clone(),
+            valid_from_ms: r
+                .attestation_valid_from
+                .as_ref()
+                .map(custody_proto::timestamp_ms),
+            valid_to_ms: r
+                .attestation_valid_to
+                .as_ref()
+                .map(custody_proto::timestamp_ms),
+        };
+        withdraw(
+            cx,
+            out,
+            &RULE,
+            &r.subcontractor_id,
+            None,
+            |p| cx.at <= p.at_ms && window.in_force(p.at_ms),
+            |seq, p| {
+                format!(
+                    "registration of subcontractor {} dated {} received late, after the handoff of customer {}'s data at {} (entry {seq}) was judged; its attestation{} was in force then, finding withdrawn",
+                    r.subcontractor_id,
+                    format_ms(cx.at),
+                    p.customer,
+                    format_ms(p.at_ms),
+                    if window.reference.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {}", window.reference)
+                    }
+                )
+            },
+        );
+        return;
+    }
     let Kind::SubcontractorHandoff(h) = cx.kind else {
         return;
     };
@@ -165,5 +205,39 @@ mod tests {
             with_reference(registered("sub-1", T0 - 300 * DAY, T0 - DAY), "ATT-1"),
         ];
         assert_eq!(effects(RULE.id, &reg, &hand(T0)), vec![Effect::Breach]);
+    }
+
+    /// Issue 12: the handoff arrived before the registration that was in
+    /// force at its time: the breach is withdrawn by the registration.
+    #[test]
+    fn a_registration_arriving_after_the_handoff_withdraws_the_breach() {
+        let handoff = hand(T0);
+        let v = verdicts_of(RULE.id, &[], &handoff);
+        assert_eq!(v[0].effect, Effect::Breach);
+        // Dated T0 - DAY, valid from long before: evidence for the handoff.
+        let reg = registered("sub-1", T0 - 60 * DAY, T0 + 300 * DAY);
+        let v = verdicts_of(RULE.id, std::slice::from_ref(&handoff), &reg);
+        assert_eq!(
+            v.iter().map(|v| v.effect.clone()).collect::<Vec<_>>(),
+            vec![Effect::Withdraws {
+                opened_seq: 0,
+                customer: CUSTOMER.into()
+            }]
+        );
+        assert!(
+            v[0].explanation.contains("ATT-sub-1 was in force then"),
+            "{}",
+            v[0].explanation
+        );
+        // A window that does not cover the handoff is no evidence.
+        let other = registered("sub-1", T0 + 1, T0 + 300 * DAY);
+        assert!(effects(RULE.id, std::slice::from_ref(&handoff), &other).is_empty());
+        // Nor is a registration of another subcontractor.
+        let elsewhere = registered("sub-2", T0 - 60 * DAY, T0 + 300 * DAY);
+        assert!(effects(RULE.id, std::slice::from_ref(&handoff), &elsewhere).is_empty());
+        // Nor a registration dated after the handoff (not registered then).
+        let mut backdated = reg.clone();
+        backdated.occurred_at = Some(custody_proto::timestamp_from_ms(T0 + 1));
+        assert!(effects(RULE.id, &[handoff], &backdated).is_empty());
     }
 }

@@ -16,6 +16,7 @@ pub(crate) const RULE: Rule = Rule {
     severity: Severity::High,
     summary: "Subcontractors handle customer data (handoffs, accesses by their staff, transfers to them) only for providing or maintaining support",
     remedy: None,
+    late_evidence: None,
 };
 
 pub(crate) fn check(cx: &Ctx<'_>, out: &mut Vec<Verdict>) {

@@ -26,6 +26,7 @@ pub(crate) const RULE: Rule = Rule {
     severity: Severity::High,
     summary: "A transfer from Switzerland to a country outside Switzerland and the EEA names a legal mechanism that can cover it (not Safe Harbor from 2015-10-22; the Data Privacy Framework only to the US from 2024-09-15; an adequacy decision only to a country the Federal Council lists)",
     remedy: None,
+    late_evidence: None,
 };
 
 /// 2015-10-22T00:00:00Z: the FDPIC's statement on the U.S.-Swiss Safe Harbor.

@@ -15,6 +15,7 @@ pub(crate) const RULE: Rule = Rule {
     severity: Severity::Medium,
     summary: "Data collected for a customer without the EEA storage option is first stored in the United States",
     remedy: None,
+    late_evidence: None,
 };
 
 pub(crate) fn check(cx: &Ctx<'_>, out: &mut Vec<Verdict>) {

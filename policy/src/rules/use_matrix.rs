@@ -24,6 +24,7 @@ pub(crate) const RULE: Rule = Rule {
     severity: Severity::High,
     summary: "Data is used only as the use matrix allows for its purpose: support (providing or maintaining) any category, private data only with a recorded justification; improving support contact and customer data; communications contact data only; law enforcement only under a legally binding demand; advertising nothing",
     remedy: None,
+    late_evidence: None,
 };
 
 pub(crate) fn check(cx: &Ctx<'_>, out: &mut Vec<Verdict>) {

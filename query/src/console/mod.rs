@@ -187,12 +187,19 @@ pub fn message_page(
     html_page(status, layout(title, viewer, &body))
 }
 
-/// Why a console request was refused, as a page.
-pub struct PageError(pub Response);
+/// Why a console request was refused, as a page (boxed: a `Response` is
+/// large for an error variant).
+pub struct PageError(pub Box<Response>);
+
+impl PageError {
+    pub fn new(resp: Response) -> Self {
+        PageError(Box::new(resp))
+    }
+}
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        self.0
+        *self.0
     }
 }
 
@@ -205,12 +212,12 @@ impl From<ApiError> for PageError {
             StatusCode::SERVICE_UNAVAILABLE => "Not ready yet",
             _ => "Something went wrong",
         };
-        PageError(message_page(e.status, title, &e.message, None))
+        PageError::new(message_page(e.status, title, &e.message, None))
     }
 }
 
 fn signed_out() -> PageError {
-    PageError(message_page(
+    PageError::new(message_page(
         StatusCode::UNAUTHORIZED,
         "Please sign in",
         "You are not signed in, or your session has ended (signed out, expired after 30 minutes idle or 8 hours, the server restarted, or the token was revoked).",

@@ -43,7 +43,7 @@ pub(crate) fn routes() -> Router<AppState> {
 async fn officer(state: &AppState, headers: &HeaderMap) -> Result<Viewer, PageError> {
     let v = viewer(state, headers).await?;
     if v.principal.grant.role != crate::auth::Role::Officer {
-        return Err(PageError(message_page(
+        return Err(PageError::new(message_page(
             StatusCode::FORBIDDEN,
             "For compliance officers",
             "This page is for compliance officers; your session opens your own data only.",

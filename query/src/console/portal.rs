@@ -48,7 +48,7 @@ pub fn may_view(v: &Viewer, customer: &str) -> Result<Audience, PageError> {
     match (v.principal.grant.role, &v.principal.grant.customer) {
         (Role::Officer, _) => Ok(Audience::Officer),
         (Role::Customer, Some(own)) if own == customer => Ok(Audience::Customer),
-        _ => Err(PageError(super::message_page(
+        _ => Err(PageError::new(super::message_page(
             StatusCode::FORBIDDEN,
             "Not yours to see",
             "This session can open only its own customer's pages.",
@@ -733,12 +733,14 @@ async fn get_download(
                     to_json(serde_json::to_value(&d))?,
                 )
             }
-            other => return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                format!(
+            other => {
+                return Err(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    format!(
                     "no download `{other}` (disclosure.json, residency.json, access-history.json)"
                 ),
-            )),
+                ))
+            }
         })
     })
     .await?;

@@ -5,11 +5,16 @@ use serde::Serialize;
 
 use super::{Finding, Item};
 
-/// A decoded findings-index key.
+/// A decoded findings-index key, with the state a report shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct FindingKey {
-    /// `o` open, `c` closed, `r` recorded breach.
+    /// As stored: `o` open (a finding, or an obligation), `c` closed, `r`
+    /// recorded breach, `d` discharged obligation, `w` (a marker: the
+    /// breach at this seq was withdrawn). As shown, also derived at the
+    /// report's read from the shard's watermark: `p` provisional (a
+    /// recorded breach that evidence may still withdraw), `x` withdrawn,
+    /// `b` pending (an obligation not yet due, allowing for lateness).
     pub state: u8,
     pub rule: String,
     pub customer: String,
@@ -20,13 +25,23 @@ pub struct FindingKey {
 
 impl FindingKey {
     pub fn state_name(&self) -> &'static str {
-        match self.state {
-            b'o' => "open",
-            b'c' => "closed",
-            _ => "recorded",
-        }
+        STATES
+            .iter()
+            .find(|(b, _)| *b == self.state)
+            .map_or("recorded", |(_, name)| name)
     }
 }
+
+/// Each state a findings document shows, by its byte.
+const STATES: &[(u8, &str)] = &[
+    (b'o', "open"),
+    (b'c', "closed"),
+    (b'r', "recorded"),
+    (b'p', "provisional"),
+    (b'x', "withdrawn"),
+    (b'b', "pending"),
+    (b'd', "discharged"),
+];
 
 /// Filters as given (echoed in the document).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -36,18 +51,24 @@ pub struct Filter {
     pub rule: Option<String>,
     #[serde(default)]
     pub customer: Option<String>,
-    /// `open`, `closed` or `recorded`.
+    /// `open`, `closed`, `recorded`, `provisional`, `withdrawn`, `pending`
+    /// (obligations not yet due) or `discharged` (obligations met).
     #[serde(default)]
     pub state: Option<String>,
 }
 
-/// `open` | `closed` | `recorded` as the findings index's state byte.
+/// A state's name as its byte (see [`FindingKey::state`]).
 pub fn state_byte(s: &str) -> Option<u8> {
-    match s {
-        "open" => Some(b'o'),
-        "closed" => Some(b'c'),
-        "recorded" => Some(b'r'),
-        _ => None,
+    STATES.iter().find(|(_, name)| *name == s).map(|(b, _)| *b)
+}
+
+/// The stored state a shown state is derived from: provisional and
+/// withdrawn findings are stored as recorded, pending obligations as open.
+pub fn stored_state(shown: u8) -> u8 {
+    match shown {
+        b'p' | b'x' => b'r',
+        b'b' => b'o',
+        other => other,
     }
 }
 
@@ -56,7 +77,11 @@ impl Filter {
     pub fn validate(&self) -> Result<(), (&'static str, String)> {
         if let Some(s) = &self.state {
             if state_byte(s).is_none() {
-                return Err(("state", "expected open, closed or recorded".into()));
+                return Err((
+                    "state",
+                    "expected open, closed, recorded, provisional, withdrawn, pending or discharged"
+                        .into(),
+                ));
             }
         }
         if let Some(r) = &self.rule {
@@ -75,9 +100,11 @@ impl Filter {
         self.state.as_deref().and_then(state_byte)
     }
 
-    /// Whether a findings-index key passes the filter.
+    /// Whether a key, with its shown state, passes the filter. Without a
+    /// state asked for, discharged obligations (no finding) are left out.
     pub fn matches(&self, key: &FindingKey) -> bool {
-        self.state_byte().is_none_or(|s| s == key.state)
+        self.state_byte()
+            .map_or(key.state != b'd', |s| s == key.state)
             && self.rule.as_ref().is_none_or(|r| *r == key.rule)
             && self.customer.as_ref().is_none_or(|c| *c == key.customer)
     }
@@ -87,7 +114,9 @@ impl Filter {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct FindingRow {
-    /// `open`, `closed` (a late remedy) or `recorded` (a breach).
+    /// `open`, `closed` (a late remedy), `recorded` (a breach),
+    /// `provisional` (a breach that evidence dated earlier may still
+    /// withdraw), `withdrawn`, or for obligations `pending` or `discharged`.
     pub state: String,
     pub customer: String,
     /// The verdict in the entry that opened or recorded the finding.
@@ -102,29 +131,34 @@ pub struct FindingsList {
     pub filter: Filter,
     pub count: usize,
     pub findings: Vec<FindingRow>,
+    /// Obligations not yet due (allowing for lateness): not findings, shown
+    /// apart. An obligation missed is an `open` finding in `findings`.
+    pub obligations: Vec<FindingRow>,
 }
 
 /// Joins index keys with their entries. A key whose entry holds no verdict
 /// of its rule is left out (the index is derived; `custody rebuild` is the
 /// place to look into such a mismatch).
 pub fn build(filter: Filter, keyed: &[(FindingKey, Item)]) -> FindingsList {
-    let findings: Vec<FindingRow> = keyed
+    let (obligations, findings): (Vec<FindingRow>, Vec<FindingRow>) = keyed
         .iter()
         .filter_map(|(key, item)| {
-            let finding = Finding::all_of(item)
-                .into_iter()
-                .find(|f| f.verdict.rule == key.rule && f.verdict.effect != "closes")?;
+            let finding = Finding::all_of(item).into_iter().find(|f| {
+                f.verdict.rule == key.rule
+                    && matches!(f.verdict.effect.as_str(), "breach" | "opens" | "obligation")
+            })?;
             Some(FindingRow {
                 state: key.state_name().into(),
                 customer: key.customer.clone(),
                 finding,
             })
         })
-        .collect();
+        .partition(|row| row.state == "pending");
     FindingsList {
         filter,
         count: findings.len(),
         findings,
+        obligations,
     }
 }
 

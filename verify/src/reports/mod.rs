@@ -261,26 +261,39 @@ fn or_dash(s: &str) -> &str {
 pub struct VerdictView {
     pub rule: String,
     pub severity: String,
-    /// `breach`, `opens` or `closes`.
+    /// `breach`, `opens`, `closes`, `withdraws` (a provisional breach, by
+    /// evidence dated earlier that arrived in time), `obligation` (due by
+    /// `due`) or `discharges` (an obligation met).
     pub effect: String,
-    /// For `closes`: the sequence number of the entry that opened the finding.
+    /// For `closes`, `withdraws` and `discharges`: the sequence number of
+    /// the entry whose finding or obligation this verdict ends.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub closes_seq: Option<u64>,
+    /// For `withdraws`: the customer whose finding is withdrawn (the
+    /// evidence may be a global event).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub withdraws_for: Option<String>,
+    /// For `obligation`: the deadline in event time (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub due: Option<String>,
     pub explanation: String,
 }
 
 impl VerdictView {
     pub fn of(v: &Verdict) -> VerdictView {
-        let (effect, closes_seq) = match v.effect {
-            Effect::Breach => ("breach", None),
-            Effect::Opens => ("opens", None),
-            Effect::Closes { opened_seq } => ("closes", Some(opened_seq)),
-        };
         VerdictView {
             rule: v.rule.clone(),
             severity: v.severity.as_str().into(),
-            effect: effect.into(),
-            closes_seq,
+            effect: v.effect.as_str().into(),
+            closes_seq: v.effect.ends(),
+            withdraws_for: match &v.effect {
+                Effect::Withdraws { customer, .. } => Some(customer.clone()),
+                _ => None,
+            },
+            due: match v.effect {
+                Effect::Obligation { due_ms } => Some(custody_policy::format_ms(due_ms)),
+                _ => None,
+            },
             explanation: v.explanation.clone(),
         }
     }
