@@ -45,16 +45,76 @@ fn token(data: &Path, role: &str, customer: Option<&str>) -> String {
     t
 }
 
+/// The customer of [`late_events`].
+const LATE: &str = "cust-late";
+
+/// A law-enforcement request of [`LATE`] received and disclosed today, as
+/// JSON lines for `custody import`.
+fn late_events(now_ms: i64) -> String {
+    use custody_proto::v1::{self, DataCategory, LegalInstrument};
+    use custody_proto::{timestamp_from_ms, Event, Kind};
+    let event = |id: &str, at: i64, kind: Kind| Event {
+        event_id: id.into(),
+        customer_id: LATE.into(),
+        occurred_at: Some(timestamp_from_ms(at)),
+        service: "legal".into(),
+        case_id: "case-late".into(),
+        actor: Some(v1::Actor {
+            id: "legal-lou.us".into(),
+            role: v1::Role::Legal as i32,
+            entity_kind: v1::EntityKind::Organisation as i32,
+            entity_name: "Support Org Inc.".into(),
+            office_country: "US".into(),
+            location_country: "US".into(),
+        }),
+        kind: Some(kind),
+    };
+    let contact = vec![DataCategory::Contact as i32];
+    [
+        event(
+            "late-1",
+            now_ms - 3 * 3_600_000,
+            Kind::LawEnforcementRequestReceived(v1::LawEnforcementRequestReceived {
+                request_id: "le-late".into(),
+                agency: "Agency".into(),
+                jurisdiction: "US".into(),
+                instrument: LegalInstrument::Subpoena as i32,
+                legally_binding: true,
+                scope_requested: contact.clone(),
+                nondisclosure_order: false,
+                nondisclosure_expires_at: None,
+            }),
+        ),
+        event(
+            "late-2",
+            now_ms - 2 * 3_600_000,
+            Kind::LawEnforcementDisclosed(v1::LawEnforcementDisclosed {
+                request_id: "le-late".into(),
+                scope_released: contact,
+            }),
+        ),
+    ]
+    .iter()
+    .map(|e| custody_proto::event_to_json(e) + "\n")
+    .collect()
+}
+
 fn setup() -> Setup {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     run_ok(&["demo", "--data", path_str(&data), "--no-serve"]);
-    let officer = token(&data, "officer", None);
-    let customer = token(&data, "customer", Some(CUSTOMER));
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock after 1970")
         .as_millis() as i64;
+    // A disclosure of today, without redirect or notice: its breach is
+    // provisional and its notice obligation pending (event time: the
+    // shard's watermark is today, within the allowed lateness of both).
+    let late = dir.path().join("late.jsonl");
+    std::fs::write(&late, late_events(now_ms)).expect("write late.jsonl");
+    run_ok(&["import", "--data", path_str(&data), path_str(&late)]);
+    let officer = token(&data, "officer", None);
+    let customer = token(&data, "customer", Some(CUSTOMER));
     let server = Server::start(&data);
     server.settle();
     Setup {
@@ -523,6 +583,36 @@ fn officer_console_in_a_real_browser() {
         let t = b.text();
         assert!(t.contains("closed 20") && t.contains(" by "), "{t}");
         check_page(&b, "findings-closed");
+    }
+
+    // Event time: today's disclosure is a provisional breach and a
+    // pending obligation; the demo's late redirect withdrew a breach.
+    b.goto(&st.url("/console/findings"));
+    let t = b.text();
+    let pending = st.json(&st.officer, "/v1/findings");
+    let obligations = arr(&pending["obligations"]);
+    assert!(
+        obligations
+            .iter()
+            .any(|o| o["rule"] == "LE-NOTICE" && o["state"] == "pending"),
+        "no pending LE-NOTICE obligation: {pending}"
+    );
+    assert!(t.contains("Obligations pending"), "{t}");
+    assert!(t.contains("pending: due "), "no deadline shown: {t}");
+    for (state, rule, words) in [
+        ("provisional", "LE-REDIRECT-FIRST", "provisional for "),
+        ("withdrawn", "LE-REDIRECT-FIRST", "withdrawn 20"),
+        ("pending", "LE-NOTICE", "pending: due "),
+    ] {
+        let doc = st.json(&st.officer, &format!("/v1/findings?state={state}"));
+        let n = doc["count"].as_u64().unwrap_or(0) as usize + arr(&doc["obligations"]).len();
+        assert!(n > 0, "no {state} finding to show: {doc}");
+        b.goto(&st.url(&format!("/console/findings?state={state}")));
+        let t = b.text();
+        assert!(t.contains(words), "{state}: `{words}` not on the page: {t}");
+        assert!(t.contains(rule), "{state}: {rule} not on the page");
+        assert!(t.contains(LATE) || state == "withdrawn", "{state}: {t}");
+        check_page(&b, &format!("findings-{state}"));
     }
 
     // Pagination.

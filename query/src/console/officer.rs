@@ -8,7 +8,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use custody_policy::Effect;
 
 use super::{
     date_value, html_page, layout, message_page, options, param, period_of, query_string,
@@ -20,9 +19,7 @@ use crate::labels::{self, humanize, word};
 use crate::proofs::ProofParams;
 use crate::render::{self, escape_html, table_html, Document, SEVERITIES};
 use crate::reports::findings::{Filter, FindingRow, FindingsList};
-use crate::reports::{
-    DocumentOf, Findings, LawEnforcement, LawEnforcementParams, Period, ReadView, Report,
-};
+use crate::reports::{DocumentOf, Findings, LawEnforcement, LawEnforcementParams, Period, Report};
 use crate::source::{produce, StoreView};
 use crate::{now_ms, ApiError, AppState};
 
@@ -53,7 +50,8 @@ async fn officer(state: &AppState, headers: &HeaderMap) -> Result<Viewer, PageEr
     Ok(v)
 }
 
-/// How a closed finding was closed: when, and by which event.
+/// How a finding ended (closed, withdrawn, or an obligation discharged):
+/// when, and by which event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Closing {
     pub at_ms: i64,
@@ -80,16 +78,51 @@ impl QueueFilter {
     }
 }
 
-/// The findings queue's data: the findings report, the rows passing the
-/// queue's filters, and the closing events of the closed rows on the page.
+/// Every state the queue filters by, in the order the form lists them,
+/// with what each means.
+pub const STATES: [(&str, &str); 7] = [
+    (
+        "open",
+        "open: a breach not yet remedied, or an obligation missed",
+    ),
+    (
+        "provisional",
+        "provisional: a breach that evidence dated earlier may still withdraw",
+    ),
+    ("recorded", "recorded: a breach, final"),
+    (
+        "withdrawn",
+        "withdrawn: earlier-dated evidence arrived in time",
+    ),
+    ("closed", "closed: remedied late"),
+    ("pending", "pending: an obligation not yet due"),
+    ("discharged", "discharged: an obligation met"),
+];
+
+/// The findings queue's data: the findings report, the findings and the
+/// pending obligations passing the queue's filters (indexes into the
+/// report's lists), and how each ended finding on the page ended.
 pub struct Queue {
     pub doc: DocumentOf<Findings>,
     pub rows: Vec<usize>,
+    pub obligations: Vec<usize>,
     pub closings: HashMap<(u32, u64, String), Closing>,
 }
 
-/// Produces the findings report and finds, for the closed findings of one
-/// page, the entry whose verdict closed each (same shard, same rule).
+/// The stored findings-index state whose value names the entry that ended
+/// a finding shown in `state`.
+fn ending_state(state: &str) -> Option<u8> {
+    match state {
+        "closed" => Some(b'c'),
+        "withdrawn" => Some(b'w'),
+        "discharged" => Some(b'd'),
+        _ => None,
+    }
+}
+
+/// Produces the findings report and, for the ended findings of one page
+/// (closed, withdrawn, discharged), the entry the findings index names as
+/// having ended each (same shard, read at the report's checkpoint).
 pub fn produce_queue(
     store: &custody_ledger::Store,
     filter: Filter,
@@ -99,54 +132,50 @@ pub fn produce_queue(
 ) -> Result<Queue, ApiError> {
     let cp = latest_checkpoint(store)?;
     let doc = produce::<Findings>(store, &cp, filter, now, ProofParams::default())?;
-    let rows: Vec<usize> = doc
-        .report
-        .findings
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| qf.matches(r))
-        .map(|(i, _)| i)
-        .collect();
-    let mut wanted: BTreeMap<String, Vec<(u32, u64, String)>> = BTreeMap::new();
-    for i in rows.iter().skip(page * QUEUE_ROWS).take(QUEUE_ROWS) {
-        let r = &doc.report.findings[*i];
-        if r.state == "closed" {
-            wanted.entry(r.customer.clone()).or_default().push((
-                r.finding.position.shard,
-                r.finding.position.seq,
-                r.finding.verdict.rule.clone(),
-            ));
-        }
-    }
+    let passing = |list: &[FindingRow]| -> Vec<usize> {
+        list.iter()
+            .enumerate()
+            .filter(|(_, r)| qf.matches(r))
+            .map(|(i, _)| i)
+            .collect()
+    };
+    let rows = passing(&doc.report.findings);
+    let obligations = passing(&doc.report.obligations);
     let view = StoreView::at(store, &cp);
     let mut closings = HashMap::new();
-    for (customer, keys) in wanted {
-        let items = view
-            .customer_items(&customer, i64::MIN, i64::MAX)
-            .map_err(ApiError::internal)?;
-        for item in &items {
-            for v in &item.verdicts {
-                if let Effect::Closes { opened_seq } = v.effect {
-                    let key = (item.shard, opened_seq, v.rule.clone());
-                    if keys.contains(&key) {
-                        closings.insert(
-                            key,
-                            Closing {
-                                at_ms: item.at_ms(),
-                                event_kind: item.kind_name().to_string(),
-                                event_id: item.event.event_id.clone(),
-                                shard: item.shard,
-                                seq: item.seq,
-                            },
-                        );
-                    }
-                }
-            }
+    for i in rows.iter().skip(page * QUEUE_ROWS).take(QUEUE_ROWS) {
+        let r = &doc.report.findings[*i];
+        let Some(state) = ending_state(&r.state) else {
+            continue;
+        };
+        let (shard, seq, rule) = (
+            r.finding.position.shard,
+            r.finding.position.seq,
+            &r.finding.verdict.rule,
+        );
+        let Some(end) = store
+            .finding_end(state, rule, &r.customer, shard, seq)
+            .map_err(ApiError::internal)?
+        else {
+            continue;
+        };
+        if let Some(item) = view.item(shard, end)? {
+            closings.insert(
+                (shard, seq, rule.clone()),
+                Closing {
+                    at_ms: item.at_ms(),
+                    event_kind: item.kind_name().to_string(),
+                    event_id: item.event.event_id.clone(),
+                    shard,
+                    seq: end,
+                },
+            );
         }
     }
     Ok(Queue {
         doc,
         rows,
+        obligations,
         closings,
     })
 }
@@ -159,19 +188,119 @@ fn badge(severity: &str) -> String {
     )
 }
 
+/// What the queue says of a finding's state: its age while open or
+/// provisional, when and by which event it ended, its deadline if pending.
+pub fn status_text(r: &FindingRow, closing: Option<&Closing>, now: i64) -> String {
+    let f = &r.finding;
+    let ended = |verb: &str| match closing {
+        Some(c) => format!(
+            "{verb} {} by {} {} (entry {}/{})",
+            labels::time(c.at_ms),
+            word(&c.event_kind),
+            c.event_id,
+            c.shard,
+            c.seq
+        ),
+        None => format!("{verb} (by an entry past this checkpoint)"),
+    };
+    let due = f
+        .verdict
+        .due
+        .as_deref()
+        .map(labels::time_text)
+        .unwrap_or_default();
+    match r.state.as_str() {
+        "open" if !due.is_empty() => format!(
+            "open for {}: obligation due {due} missed",
+            labels::duration(now - f.at_ms)
+        ),
+        "open" => format!("open for {}", labels::duration(now - f.at_ms)),
+        "provisional" => format!(
+            "provisional for {}: withdrawn if evidence dated earlier arrives within the allowed lateness",
+            labels::duration(now - f.at_ms)
+        ),
+        "withdrawn" => ended("withdrawn"),
+        "closed" => ended("closed"),
+        "discharged" => ended("obligation met"),
+        "pending" => format!("pending: due {due}"),
+        _ => "breach recorded".into(),
+    }
+}
+
+/// Whether a state needs an officer's attention (highlighted rows).
+fn live(state: &str) -> bool {
+    matches!(state, "open" | "provisional" | "recorded" | "pending")
+}
+
+fn queue_table(
+    caption: &str,
+    rows: &[&FindingRow],
+    closings: &HashMap<(u32, u64, String), Closing>,
+    now: i64,
+) -> String {
+    let mut body = format!(
+        "<div class=scroll tabindex=0><table><caption>{}</caption><thead><tr><th>state</th><th>severity</th>\
+         <th>rule</th><th>customer</th><th>when</th><th>age, deadline or end</th><th>what happened</th>\
+         <th>commitment (seed sentence)</th><th>event</th></tr></thead><tbody>",
+        escape_html(caption)
+    );
+    if rows.is_empty() {
+        body.push_str("<tr><td colspan=9>none</td></tr>");
+    }
+    for r in rows {
+        let f = &r.finding;
+        let closing = closings.get(&(f.position.shard, f.position.seq, f.verdict.rule.clone()));
+        let quote = f
+            .commitment
+            .first()
+            .map(|c| {
+                format!(
+                    "<q>{}</q> ({})",
+                    escape_html(&c.quote),
+                    escape_html(&c.seed)
+                )
+            })
+            .unwrap_or_default();
+        body.push_str(&format!(
+            "<tr{}><td class=state-{}>{}</td><td>{}</td><td>{}</td><td><a href=\"/portal/{}\">{}</a></td>\
+             <td>{}</td><td>{}</td><td>{}</td><td>{quote}</td><td>{} {}<br>{}</td></tr>",
+            if live(&r.state) { " class=finding" } else { "" },
+            escape_html(&r.state),
+            escape_html(&r.state),
+            badge(&f.verdict.severity),
+            escape_html(&f.verdict.rule),
+            url_encode(&r.customer),
+            escape_html(&r.customer),
+            escape_html(&labels::time(f.at_ms)),
+            escape_html(&status_text(r, closing, now)),
+            escape_html(&humanize(&f.verdict.explanation)),
+            escape_html(&word(&f.event_kind)),
+            escape_html(&f.event_id),
+            super::portal::position_cell(&f.position),
+        ));
+    }
+    body.push_str("</tbody></table></div>");
+    body
+}
+
 /// The queue page.
 pub fn findings_page(q: &Params, queue: &Queue, page: usize, viewer: &Viewer, now: i64) -> String {
     let list: &FindingsList = &queue.doc.report;
     let rows: Vec<&FindingRow> = queue.rows.iter().map(|i| &list.findings[*i]).collect();
+    let obligations: Vec<&FindingRow> = queue
+        .obligations
+        .iter()
+        .map(|i| &list.obligations[*i])
+        .collect();
     let mut body = String::new();
     // Filters.
     let rules: Vec<(String, String)> = custody_policy::RULES
         .iter()
         .map(|r| (r.id.to_string(), r.id.to_string()))
         .collect();
-    let states: Vec<(String, String)> = ["open", "closed", "recorded"]
+    let states: Vec<(String, String)> = STATES
         .iter()
-        .map(|s| (s.to_string(), s.to_string()))
+        .map(|(s, _)| (s.to_string(), s.to_string()))
         .collect();
     let sevs: Vec<(String, String)> = SEVERITIES[..4]
         .iter()
@@ -194,15 +323,34 @@ pub fn findings_page(q: &Params, queue: &Queue, page: usize, viewer: &Viewer, no
         date_value(period.from_ms),
         date_value(period.to_ms),
     ));
-    // Summary by rule and severity.
-    let open = rows.iter().filter(|r| r.state == "open").count();
+    // Summary by state, then by rule and severity.
+    let count = |state: &str| rows.iter().filter(|r| r.state == state).count();
     body.push_str(&format!(
-        "<div class=cards><div class=card><b>{}</b>findings</div><div class=card><b>{open}</b>open</div>\
-         <div class=card><b>{}</b>closed</div><div class=card><b>{}</b>recorded breaches</div></div>",
-        rows.len(),
-        rows.iter().filter(|r| r.state == "closed").count(),
-        rows.iter().filter(|r| r.state == "recorded").count(),
+        "<div class=cards><div class=card><b>{}</b>findings</div>",
+        rows.len()
     ));
+    for (state, label) in [
+        ("open", "open"),
+        ("provisional", "provisional"),
+        ("recorded", "recorded breaches"),
+        ("withdrawn", "withdrawn"),
+        ("closed", "closed"),
+        ("discharged", "obligations met"),
+    ] {
+        let n = count(state);
+        if n > 0 || matches!(state, "open" | "provisional" | "recorded") {
+            body.push_str(&format!("<div class=card><b>{n}</b>{label}</div>"));
+        }
+    }
+    body.push_str(&format!(
+        "<div class=card><b>{}</b>obligations pending</div></div>",
+        obligations.len()
+    ));
+    body.push_str("<details><summary>What the states mean</summary><ul>");
+    for (_, meaning) in STATES {
+        body.push_str(&format!("<li>{}</li>", escape_html(meaning)));
+    }
+    body.push_str("</ul></details>");
     let owned: Vec<FindingRow> = rows.iter().map(|r| (*r).clone()).collect();
     for c in render::findings_charts(&owned) {
         body.push_str(&c.svg());
@@ -241,71 +389,14 @@ pub fn findings_page(q: &Params, queue: &Queue, page: usize, viewer: &Viewer, no
     let pages = rows.len().div_ceil(QUEUE_ROWS).max(1);
     let start = page * QUEUE_ROWS;
     body.push_str(&format!(
-        "<h2>Queue</h2><p>Findings {} to {} of {} (page {} of {pages}), oldest open first in each state as the index lists them.</p>",
+        "<h2>Queue</h2><p>Findings {} to {} of {} (page {} of {pages}), in the order of the findings index (state, rule, customer, position).</p>",
         if rows.is_empty() { 0 } else { start + 1 },
         (start + QUEUE_ROWS).min(rows.len()),
         rows.len(),
         page + 1
     ));
-    body.push_str(
-        "<div class=scroll tabindex=0><table><caption>Findings</caption><thead><tr><th>state</th><th>severity</th>\
-         <th>rule</th><th>customer</th><th>when</th><th>age or closed</th><th>what happened</th>\
-         <th>commitment (seed sentence)</th><th>event</th></tr></thead><tbody>",
-    );
-    if rows.is_empty() {
-        body.push_str("<tr><td colspan=9>none</td></tr>");
-    }
-    for r in rows.iter().skip(start).take(QUEUE_ROWS) {
-        let f = &r.finding;
-        let status = match r.state.as_str() {
-            "open" => format!("open for {}", labels::duration(now - f.at_ms)),
-            "closed" => match queue.closings.get(&(
-                f.position.shard,
-                f.position.seq,
-                f.verdict.rule.clone(),
-            )) {
-                Some(c) => format!(
-                    "closed {} by {} {} (entry {}/{})",
-                    labels::time(c.at_ms),
-                    word(&c.event_kind),
-                    c.event_id,
-                    c.shard,
-                    c.seq
-                ),
-                None => "closed (closing entry past this checkpoint)".into(),
-            },
-            _ => "breach recorded".into(),
-        };
-        let quote = f
-            .commitment
-            .first()
-            .map(|c| {
-                format!(
-                    "<q>{}</q> ({})",
-                    escape_html(&c.quote),
-                    escape_html(&c.seed)
-                )
-            })
-            .unwrap_or_default();
-        body.push_str(&format!(
-            "<tr{}><td class=state-{}>{}</td><td>{}</td><td>{}</td><td><a href=\"/portal/{}\">{}</a></td>\
-             <td>{}</td><td>{}</td><td>{}</td><td>{quote}</td><td>{} {}<br>{}</td></tr>",
-            if r.state == "open" { " class=finding" } else { "" },
-            escape_html(&r.state),
-            escape_html(&r.state),
-            badge(&f.verdict.severity),
-            escape_html(&f.verdict.rule),
-            url_encode(&r.customer),
-            escape_html(&r.customer),
-            escape_html(&labels::time(f.at_ms)),
-            escape_html(&status),
-            escape_html(&humanize(&f.verdict.explanation)),
-            escape_html(&word(&f.event_kind)),
-            escape_html(&f.event_id),
-            super::portal::position_cell(&f.position),
-        ));
-    }
-    body.push_str("</tbody></table></div>");
+    let on_page: Vec<&FindingRow> = rows.iter().skip(start).take(QUEUE_ROWS).copied().collect();
+    body.push_str(&queue_table("Findings", &on_page, &queue.closings, now));
     let link = |p: usize, text: &str| {
         let mut pairs: Vec<(&str, String)> =
             ["rule", "customer", "state", "severity", "from", "to"]
@@ -328,6 +419,23 @@ pub fn findings_page(q: &Params, queue: &Queue, page: usize, viewer: &Viewer, no
     if !nav.is_empty() {
         body.push_str(&format!("<p>{nav}</p>"));
     }
+    // Pending obligations: not findings (yet).
+    body.push_str(&format!(
+        "<h2 id=obligations>Obligations pending</h2><p>{} obligations are not yet due: each becomes an open finding if its deadline, plus the allowed lateness, passes without the event that meets it.{}</p>",
+        obligations.len(),
+        if obligations.len() > QUEUE_ROWS {
+            format!(" The first {QUEUE_ROWS} are listed.")
+        } else {
+            String::new()
+        }
+    ));
+    let shown: Vec<&FindingRow> = obligations.iter().take(QUEUE_ROWS).copied().collect();
+    body.push_str(&queue_table(
+        "Obligations pending",
+        &shown,
+        &queue.closings,
+        now,
+    ));
     body.push_str(&render::verification_html(&queue.doc.checkpoint));
     layout("Findings queue", Some(viewer), &body)
 }

@@ -286,6 +286,25 @@ pub fn request_sentence(r: &LeRequestView) -> String {
     s
 }
 
+/// What a verdict did, in words: a breach, a finding opened or closed,
+/// an obligation and its deadline, or one that ended an earlier verdict.
+pub fn effect_text(v: &crate::reports::VerdictView) -> String {
+    match v.effect.as_str() {
+        "breach" => "a breach".into(),
+        "opens" => "a finding, open until remedied".into(),
+        "closes" => "remedied: closes an earlier finding".into(),
+        "withdraws" => {
+            "withdraws an earlier provisional breach: evidence dated earlier arrived in time".into()
+        }
+        "obligation" => match &v.due {
+            Some(d) => format!("an obligation, due {}", labels::time_text(d)),
+            None => "an obligation".into(),
+        },
+        "discharges" => "meets an earlier obligation".into(),
+        other => word(other),
+    }
+}
+
 fn findings_list(findings: &[Finding]) -> String {
     if findings.is_empty() {
         return "<p>No commitment was broken in this period.</p>".into();
@@ -304,10 +323,11 @@ fn findings_list(findings: &[Finding]) -> String {
             })
             .unwrap_or_default();
         out.push_str(&format!(
-            "<li>{} <strong>{}</strong> on {}: {}{quote}</li>",
+            "<li>{} <strong>{}</strong> on {} ({}): {}{quote}</li>",
             severity_badge(&f.verdict.severity),
             escape_html(&f.verdict.rule),
             escape_html(&labels::time(f.at_ms)),
+            escape_html(&effect_text(&f.verdict)),
             escape_html(&humanize(&f.verdict.explanation)),
         ));
     }
@@ -481,9 +501,9 @@ pub fn page(
     // Who, when, why.
     body.push_str("<h2 id=who>Who touched my data, and why</h2>");
     body.push_str(&filter_form(customer, h, f, docs.history.params.period));
-    if hidden_reads > 0 {
+    if !f.show_reads && f.kind.as_deref() != Some("report_read") {
         body.push_str(&format!(
-            "<p>{hidden_reads} report reads (you or an officer reading reports like this one) are hidden; tick “show report reads” to list them.</p>"
+            "<p>Report reads (you or an officer reading reports like this one) are hidden: {hidden_reads} in this period; tick “show report reads” to list them.</p>"
         ));
     }
     if h.next_cursor.is_some() {
@@ -572,13 +592,13 @@ pub fn page(
                 String::new()
             } else {
                 format!(
-                    " <strong>Broke a commitment:</strong> {}.",
+                    " <strong>Checked against our commitments:</strong> {}.",
                     escape_html(
                         &req.findings
                             .iter()
-                            .map(|f| f.verdict.rule.clone())
+                            .map(|f| format!("{} ({})", f.verdict.rule, effect_text(&f.verdict)))
                             .collect::<Vec<_>>()
-                            .join(", ")
+                            .join("; ")
                     )
                 )
             };
@@ -592,7 +612,7 @@ pub fn page(
     }
 
     // Findings.
-    body.push_str("<h2 id=findings>Commitments broken</h2>");
+    body.push_str("<h2 id=findings>Commitments: breaches, obligations and their ends</h2>");
     body.push_str(&findings_list(&d.findings));
 
     // Verify.
