@@ -61,6 +61,14 @@ pub struct BenchArgs {
     /// --wrk-seconds, next to the disk's raw fsync rate.
     #[arg(long)]
     posts: bool,
+    /// Compare with PostgreSQL instead: the --query workload of --events
+    /// events over --customers customers (default 100000) imported with
+    /// `custody import` and loaded into the distribution's PostgreSQL
+    /// (started in a temporary directory) with COPY, then the same
+    /// access-history query on both. `cargo xtask bench --postgres`
+    /// installs PostgreSQL and wrk.
+    #[arg(long)]
+    postgres: bool,
 }
 
 struct Sample {
@@ -195,13 +203,20 @@ pub fn run(args: BenchArgs) -> Result<()> {
             args.wrk_connections,
         );
     }
-    if args.query {
-        return crate::bench_query::run(crate::bench_query::QueryBench {
+    if args.query || args.postgres {
+        let run = if args.postgres {
+            crate::bench_pg::run
+        } else {
+            crate::bench_query::run
+        };
+        return run(crate::bench_query::QueryBench {
             events: args.events,
             customers: args.customers.unwrap_or(100_000),
             requests: args.requests,
             batch: args.batch,
-            dir: args.dir.join("query"),
+            dir: args
+                .dir
+                .join(if args.postgres { "postgres" } else { "query" }),
             wrk_seconds: args.wrk_seconds,
             wrk_connections: args.wrk_connections,
             no_http: args.no_http,

@@ -101,7 +101,7 @@ const USES: &[(Purpose, &[DataCategory])] = &[
 /// Event `i` of the workload: the first `customers` events set each
 /// customer's profile; the rest are data accesses of uniformly random
 /// customers, one second apart.
-fn event(i: u64, customers: u64, rng: &mut Rng) -> Event {
+pub(crate) fn event(i: u64, customers: u64, rng: &mut Rng) -> Event {
     let at = START_MS + i as i64 * 1000;
     if i < customers {
         let eea = i.is_multiple_of(3);
@@ -210,7 +210,7 @@ fn build_ledger(q: &QueryBench, dir: &Path) -> Result<()> {
 }
 
 /// p50, p99 and max of a sample, in ms.
-fn percentiles(mut d: Vec<Duration>) -> (f64, f64, f64) {
+pub(crate) fn percentiles(mut d: Vec<Duration>) -> (f64, f64, f64) {
     d.sort();
     let at = |q: f64| {
         let i = ((d.len() as f64 * q).ceil() as usize).saturating_sub(1);
@@ -385,6 +385,17 @@ fn measure(
     Ok((times, bytes))
 }
 
+/// Access-history latencies of `requests` random customers, after a
+/// warm-up pass over others (as [`run`] measures them).
+pub(crate) fn measure_access_history(
+    ledger: &mut Ledger,
+    customers: u32,
+    requests: usize,
+) -> Result<(Vec<Duration>, usize)> {
+    measure(ledger, customers, 100, 99, access_history_once)?;
+    measure(ledger, customers, requests, 1, access_history_once)
+}
+
 pub(crate) fn wait_listening(addr: &str, child: &mut std::process::Child) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(60);
     while TcpStream::connect(addr).is_err() {
@@ -401,7 +412,7 @@ pub(crate) fn wait_listening(addr: &str, child: &mut std::process::Child) -> Res
 
 /// `custody serve` on the benchmark ledger, `wrk` against the
 /// access-history endpoint of random customers with an officer token.
-fn http_load(q: &QueryBench, dir: &Path) -> Result<()> {
+pub(crate) fn http_load(q: &QueryBench, dir: &Path) -> Result<()> {
     let wrk_ok = Command::new("wrk")
         .arg("--version")
         .stdout(Stdio::null())

@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 mod bench;
 mod bench_kafka;
+mod bench_pg;
 mod bench_posts;
 mod bench_query;
 mod emit;

@@ -23,6 +23,10 @@ const TEST_PACKAGES: &[&str] = &["chromium", "chromium-driver"];
 /// Only the benchmark needs an HTTP load generator (`custody bench --query`).
 const BENCH_PACKAGES: &[&str] = &["wrk"];
 
+/// `custody bench --postgres` compares with the distribution's PostgreSQL
+/// (server, psql and pgbench).
+const POSTGRES_PACKAGES: &[&str] = &["postgresql"];
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let task = args.next().unwrap_or_default();
@@ -162,13 +166,23 @@ fn json_string_field(json: &str, name: &str) -> Option<String> {
 }
 
 /// Fold and verify benchmarks, then the Kafka path against a Tansu broker
-/// this task starts on a free loopback port.
+/// this task starts on a free loopback port. With a mode flag (`--query`,
+/// `--posts`, `--postgres`) only that benchmark runs.
 fn bench(args: &[String]) -> Result<(), String> {
-    install_packages(&[BUILD_PACKAGES, BENCH_PACKAGES].concat())?;
-    ensure_tansu()?;
+    let mode = |flag: &str| args.iter().any(|a| a == flag);
+    let postgres = mode("--postgres");
+    let mut packages = [BUILD_PACKAGES, BENCH_PACKAGES].concat();
+    if postgres {
+        packages.extend_from_slice(POSTGRES_PACKAGES);
+    }
+    install_packages(&packages)?;
     run(cargo()
         .args(["run", "--release", "--bin", "custody", "--", "bench"])
         .args(args))?;
+    if postgres || mode("--query") || mode("--posts") {
+        return Ok(());
+    }
+    ensure_tansu()?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map_err(|e| format!("no free port: {e}"))?
