@@ -244,7 +244,7 @@ fn sign_in(b: &Browser, st: &Setup, token: &str) {
     b.goto(&st.url("/"));
     assert!(b.title().starts_with("Sign in"), "{}", b.title());
     b.type_into("#token", token);
-    b.click("form[action=\"/sign-in\"] button[type=submit]");
+    b.click_and_load("form[action=\"/sign-in\"] button[type=submit]");
 }
 
 /// The session cookie as a `Cookie` header, for requests outside the browser.
@@ -302,7 +302,7 @@ fn customer_portal_in_a_real_browser() {
     assert!(b.text().contains("Authorization: Bearer"));
     // A wrong token is refused on the page, not with JSON.
     b.type_into("#token", "cst_not_a_token");
-    b.click("form[action=\"/sign-in\"] button[type=submit]");
+    b.click_and_load("form[action=\"/sign-in\"] button[type=submit]");
     assert!(b.text().contains("not valid"), "{}", b.text());
 
     sign_in(&b, &st, &st.customer);
@@ -422,7 +422,7 @@ fn customer_portal_in_a_real_browser() {
 
     // Filter by purpose with the form.
     b.click("select[name=purpose] option[value=PURPOSE_PROVIDING_SUPPORT]");
-    b.click("form.filters button[type=submit]");
+    b.click_and_load("form.filters button[type=submit]");
     assert!(
         b.url().contains("purpose=PURPOSE_PROVIDING_SUPPORT"),
         "{}",
@@ -506,7 +506,7 @@ fn customer_portal_in_a_real_browser() {
 
     // Sign out: back at the sign-in page, and the session is dead.
     b.goto(&st.url(&format!("/portal/{CUSTOMER}")));
-    b.click("form[action=\"/sign-out\"] button[type=submit]");
+    b.click_and_load("form[action=\"/sign-out\"] button[type=submit]");
     assert!(b.title().starts_with("Sign in"), "{}", b.title());
     b.goto(&st.url(&format!("/portal/{CUSTOMER}")));
     assert!(b.text().contains("Please sign in"), "{}", b.text());
@@ -569,7 +569,7 @@ fn officer_console_in_a_real_browser() {
 
     // Filter: open findings only.
     b.click("select[name=state] option[value=open]");
-    b.click("form.filters button[type=submit]");
+    b.click_and_load("form.filters button[type=submit]");
     assert!(b.url().contains("state=open"), "{}", b.url());
     let open = st.json(&st.officer, "/v1/findings?state=open");
     let shown: u64 = chart(&b, "findings-rule").iter().map(|x| x.1).sum();
@@ -618,13 +618,13 @@ fn officer_console_in_a_real_browser() {
     // Pagination.
     b.goto(&st.url("/console/findings"));
     if findings.len() > 50 {
-        b.click("a[href*=\"page=2\"]");
+        b.click_and_load("a[href*=\"page=2\"]");
         assert!(b.url().contains("page=2"), "{}", b.url());
         assert!(b.text().contains("page 2 of"), "{}", b.text());
     }
 
     // The law-enforcement dashboard, through the navigation.
-    b.click("nav a[href=\"/console/law-enforcement\"]");
+    b.click_and_load("nav a[href=\"/console/law-enforcement\"]");
     assert!(b.url().ends_with("/console/law-enforcement"), "{}", b.url());
     check_page(&b, "law-enforcement");
     let le = st.json(&st.officer, "/v1/reports/law-enforcement");
@@ -644,10 +644,10 @@ fn officer_console_in_a_real_browser() {
     }
 
     // Drill down to a customer's portal, from the customer form.
-    b.click("nav a[href=\"/console/customer\"]");
+    b.click_and_load("nav a[href=\"/console/customer\"]");
     check_page(&b, "open-customer");
     b.type_into("input[name=id]", CUSTOMER);
-    b.click("form.filters button[type=submit]");
+    b.click_and_load("form.filters button[type=submit]");
     assert!(
         b.url().ends_with(&format!("/portal/{CUSTOMER}")),
         "{}",
@@ -658,7 +658,7 @@ fn officer_console_in_a_real_browser() {
 
     // Sign out ends the session.
     let session = cookie_header(&b);
-    b.click("form[action=\"/sign-out\"] button[type=submit]");
+    b.click_and_load("form[action=\"/sign-out\"] button[type=submit]");
     let (status, _) = http(
         st.server.addr,
         "GET",

@@ -215,6 +215,33 @@ impl Browser<'_> {
         self.cmd("POST", &format!("/element/{el}/click"), Some(json!({})));
     }
 
+    /// Clicks what submits a form or follows a link, and returns once the
+    /// next document has loaded: chromedriver may answer the click before
+    /// the navigation it starts, so reading the page right after it could
+    /// still read the old one.
+    pub fn click_and_load(&self, css: &str) {
+        self.execute("window.__custodyOldPage = true;", vec![]);
+        self.click(css);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            // Mid-navigation a script may fail: that is "not yet".
+            let url = format!("{}/session/{}/execute/sync", self.driver.base, self.id);
+            let body = json!({
+                "script": "return window.__custodyOldPage === undefined && document.readyState === 'complete';",
+                "args": []
+            });
+            let (status, v) = call(&self.driver.agent, "POST", &url, Some(&body));
+            if status == 200 && v["value"].as_bool() == Some(true) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no new page within 30 s of clicking {css}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     pub fn type_into(&self, css: &str, text: &str) {
         let el = self.find(css);
         self.cmd("POST", &format!("/element/{el}/clear"), Some(json!({})));
