@@ -732,6 +732,7 @@ fn demo_tokens(ledger: &mut Ledger, listen: SocketAddr) -> Result<()> {
     println!("  officer:             {officer}");
     println!("  customer {customer}: {own}");
     println!("  emitter:             {emitter}");
+    println!("Sign in: open http://{listen}/ in a browser and paste the officer token (findings queue, law-enforcement dashboard) or the customer token (the customer's portal).");
     println!("Try:");
     println!("  curl -H 'Authorization: Bearer {own}' 'http://{listen}/v1/customers/{customer}/reports/disclosure?format=html'");
     println!(

@@ -21,6 +21,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
+use custody_query::labels;
 use serde_json::Value;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -195,6 +196,9 @@ fn render(name: &str, html: &str) -> String {
     );
     let dom = chromium(&["--dump-dom"], &url);
     assert!(dom.contains("</html>"), "no DOM dumped for {name}: {dom}");
+    if let Some(raw) = labels::has_raw_enum(&text(&dom)) {
+        panic!("{name}: raw enum name `{raw}` in the page's text");
+    }
     std::fs::write(dir.join(format!("{name}.dom.html")), &dom).expect("write DOM");
     dom
 }
@@ -351,8 +355,10 @@ fn access_history_renders_in_chromium() {
     assert_eq!(rows.len(), accesses.len(), "one row per access");
     let mut highlighted_rules = Vec::new();
     for (row, a) in rows.iter().zip(accesses) {
-        assert_eq!(row.cells[0], str_of(&a["at"]), "{row:?}");
-        assert_eq!(row.cells[1], str_of(&a["kind"]), "{row:?}");
+        // Human labels: readable times with the zone, kinds as words.
+        let at = a["atMs"].as_i64().expect("atMs");
+        assert_eq!(row.cells[0], labels::time(at), "{row:?}");
+        assert_eq!(row.cells[1], labels::word(str_of(&a["kind"])), "{row:?}");
         assert_eq!(row.cells[2], str_of(&a["who"]["actorId"]), "{row:?}");
         let hash = str_of(&a["position"]["entryHash"]);
         assert!(row.cells[13].ends_with(hash), "{row:?} position {hash}");
@@ -396,7 +402,7 @@ fn disclosure_renders_in_chromium() {
     let rows = arr(&matrix["rows"]);
     assert_eq!(shown.len(), rows.len(), "use-matrix rows");
     for (row, r) in shown.iter().zip(rows) {
-        let mut expected = vec![str_of(&r["purpose"]).to_string()];
+        let mut expected = vec![labels::word(str_of(&r["purpose"]))];
         expected.extend(arr(&r["counts"]).iter().map(Value::to_string));
         expected.push(r["events"].to_string());
         assert_eq!(row.cells, expected, "use-matrix row");
@@ -425,7 +431,11 @@ fn disclosure_renders_in_chromium() {
         );
         assert_eq!(
             row.cells[6],
-            format!("{} {}", str_of(&f["eventKind"]), str_of(&f["eventId"]))
+            format!(
+                "{} {}",
+                labels::word(str_of(&f["eventKind"])),
+                str_of(&f["eventId"])
+            )
         );
     }
     assert!(shown.iter().any(|r| r.cells[1] == "USE-MATRIX"));
@@ -460,14 +470,17 @@ fn residency_renders_in_chromium() {
     let shown = data_rows(table(&tables, "Storage over time"));
     assert_eq!(shown.len(), storage.len());
     for (row, st) in shown.iter().zip(storage) {
-        assert_eq!(row.cells[0], str_of(&st["at"]));
-        assert_eq!(row.cells[1], str_of(&st["country"]));
+        assert_eq!(
+            row.cells[0],
+            labels::time(st["atMs"].as_i64().expect("atMs"))
+        );
+        assert_eq!(row.cells[1], labels::country(str_of(&st["country"])));
     }
     let countries = arr(&json["storageCountries"]);
     let shown = data_rows(table(&tables, "Storage countries"));
     assert_eq!(shown.len(), countries.len());
     for (row, c) in shown.iter().zip(countries) {
-        assert_eq!(row.cells[0], str_of(&c["country"]));
+        assert_eq!(row.cells[0], labels::country(str_of(&c["country"])));
         assert_eq!(row.cells[2], c["records"].to_string());
     }
     let accessors = arr(&json["accessorCountries"]);
@@ -478,7 +491,7 @@ fn residency_renders_in_chromium() {
     ));
     assert_eq!(shown.len(), accessors.len());
     for (row, c) in shown.iter().zip(accessors) {
-        assert_eq!(row.cells[0], str_of(&c["country"]));
+        assert_eq!(row.cells[0], labels::country(str_of(&c["country"])));
         assert_eq!(row.cells[2], c["asOffice"].to_string());
         assert_eq!(row.cells[3], c["asLocation"].to_string());
     }
@@ -526,20 +539,29 @@ fn law_enforcement_report_renders_in_chromium() {
         highlighted > 0,
         "the demo's law-enforcement breaches are not highlighted"
     );
-    for (caption, key) in [
-        ("By jurisdiction", "byJurisdiction"),
-        ("By instrument", "byInstrument"),
-        ("By outcome", "byOutcome"),
-    ] {
+    type Label = fn(&str) -> String;
+    let breakdowns: [(&str, &str, Label); 3] = [
+        ("By jurisdiction", "byJurisdiction", labels::country),
+        ("By instrument", "byInstrument", labels::word),
+        ("By outcome", "byOutcome", labels::word),
+    ];
+    for (caption, key, label) in breakdowns {
         let counts = arr(&json[key]);
         let shown = data_rows(table(&tables, caption));
         assert_eq!(shown.len(), counts.len(), "{caption}");
         for (row, c) in shown.iter().zip(counts) {
             assert_eq!(
                 row.cells,
-                [str_of(&c["key"]).to_string(), c["count"].to_string()]
+                [label(str_of(&c["key"])), c["count"].to_string()]
             );
         }
+    }
+    // Each breakdown is also drawn as an inline SVG chart.
+    for id in ["le-jurisdiction", "le-instrument", "le-outcome"] {
+        assert!(
+            dom.contains(&format!("data-chart=\"{id}\"")),
+            "no chart {id}"
+        );
     }
     check_checkpoint_heads(&tables, &json);
 }

@@ -232,13 +232,18 @@ fn every_read_is_recorded_and_formats_carry_the_same_figures() {
         .iter()
         .map(|c| c.to_string())
         .collect();
+    // Human labels in CSV: enum values as words.
     let row = format!(
-        "PURPOSE_PROVIDING_SUPPORT,{},{}",
+        "providing support,{},{}",
         counts.join(","),
         providing["events"]
     );
     assert!(csv.lines().any(|l| l == row), "{row} not in\n{csv}");
-    assert!(csv.starts_with("purpose,DATA_CATEGORY_CONTACT,DATA_CATEGORY_CUSTOMER"));
+    assert!(
+        csv.starts_with("purpose,contact data,customer data"),
+        "{csv}"
+    );
+    assert_eq!(custody_query::labels::has_raw_enum(&csv), None, "{csv}");
 
     // HTML by Accept, for the customer: the matrix, the requests, the checkpoint.
     let (code, head, html) = get(
@@ -249,7 +254,14 @@ fn every_read_is_recorded_and_formats_carry_the_same_figures() {
     assert_eq!(code, 200);
     assert!(head.contains("content-type: text/html"), "{head}");
     assert!(html.contains(&format!("Disclosure report for {CUSTOMER}")));
-    assert!(html.contains(">PURPOSE_PROVIDING_SUPPORT</td>"));
+    assert!(html.contains(">providing support</td>"));
+    assert!(
+        !html.contains("PURPOSE_PROVIDING_SUPPORT"),
+        "raw enum name in HTML"
+    );
+    // The use matrix as an inline SVG heat map with its text alternative.
+    assert!(html.contains("<figure class=chart data-chart=\"use-matrix\">"));
+    assert!(html.contains("<desc id=\"use-matrix-d\">"));
     assert!(html.contains("Law-enforcement requests"));
     assert!(html.contains("Checkpoint heads"));
     assert_eq!(

@@ -645,6 +645,33 @@ impl Store {
         Ok(out)
     }
 
+    /// The seq of the entry that ended a finding, as the findings index
+    /// holds it: for state `c` the closing entry, `d` the discharging one,
+    /// `w` the withdrawing one (same shard); None when there is no such key.
+    pub fn finding_end(
+        &self,
+        state: u8,
+        rule: &str,
+        customer: &str,
+        shard: u32,
+        seq: u64,
+    ) -> Result<Option<u64>> {
+        match self.get(
+            CF_FINDINGS,
+            &keys::finding(state, rule, customer, shard, seq),
+        )? {
+            None => Ok(None),
+            Some(v) => v
+                .as_slice()
+                .try_into()
+                .map(|b| Some(u64::from_be_bytes(b)))
+                .map_err(|_| StoreError::Corrupt {
+                    what: format!("findings value of {rule} {customer} {shard}/{seq}"),
+                    reason: "not a u64 seq".into(),
+                }),
+        }
+    }
+
     /// Every stored checkpoint, oldest first.
     pub fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
         let mut out = Vec::new();

@@ -461,7 +461,7 @@ pub fn report_read_event(reader: &Principal, report: &str, subject: &str, now_ms
 
 /// Records a read before the document is returned: a read that cannot be
 /// recorded is not served.
-async fn record_read(
+pub(crate) async fn record_read(
     state: &AppState,
     reader: &Principal,
     report: &str,

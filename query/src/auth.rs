@@ -147,7 +147,11 @@ fn decode_grant(v: &[u8]) -> Result<StoredGrant, AuthError> {
 
 /// The grant of a presented token, if it is one of ours and not revoked.
 pub fn lookup(store: &Store, token: &str) -> Result<Option<Principal>, AuthError> {
-    let hash = token_hash(token);
+    lookup_hash(store, token_hash(token))
+}
+
+/// [`lookup`] by the token's SHA-256 (what a console session keeps).
+pub fn lookup_hash(store: &Store, hash: [u8; 32]) -> Result<Option<Principal>, AuthError> {
     match store.get(CF_TOKENS, &hash)? {
         None => Ok(None),
         Some(v) => {

@@ -6,12 +6,16 @@
 
 pub mod api;
 pub mod auth;
+pub mod charts;
 pub mod checkpoints;
 pub mod completeness;
+pub mod console;
+pub mod labels;
 pub mod logs;
 pub mod openapi;
 pub mod proofs;
 pub mod render;
+pub mod session;
 pub mod source;
 pub mod witness;
 pub mod witness_node;
@@ -24,7 +28,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use custody_ingest::http::{Authorizer, HttpError, Intake};
@@ -57,6 +61,9 @@ pub struct AppState {
     /// Witness cosignatures collected for the shards' notes
     /// (`custody serve --witness`), added to notes and reports.
     pub cosignatures: Arc<witness::Cosignatures>,
+    /// Browser sessions of the console and portal (in memory: they end
+    /// when the process does; [`session`]).
+    pub sessions: Arc<session::Sessions>,
     /// The one folder over `ledger` and `metrics`: every source and every
     /// recorded read shares it, so durable batches waiting together share
     /// one write and one fsync (`custody_ingest::folder`).
@@ -78,6 +85,7 @@ impl AppState {
             emitter: None,
             max_skew_ms: Some(custody_ingest::DEFAULT_MAX_SKEW_MS),
             cosignatures: Arc::default(),
+            sessions: Arc::new(session::Sessions::default()),
         }
     }
 
@@ -153,7 +161,7 @@ pub fn router(state: AppState) -> Router {
         max_skew_ms: state.max_skew_ms,
     };
     Router::new()
-        .route("/", get(index))
+        .merge(console::routes())
         .route("/healthz", get(|| async { "ok" }))
         .merge(custody_ingest::http::router(intake))
         .route("/v1/checkpoint", get(get_checkpoint))
@@ -239,15 +247,13 @@ async fn get_public_key(State(state): State<AppState>) -> Result<String, ApiErro
     ))
 }
 
-async fn index() -> Html<&'static str> {
-    Html(concat!(
-        "<!doctype html><html><head><meta charset=utf-8><title>Custody</title></head><body>",
-        "<h1>Custody</h1><p>Verifiable chain-of-custody ledger.</p><ul>",
-        "<li><a href=\"/v1/checkpoint\">/v1/checkpoint</a>: the signed heads of every shard</li>",
-        "<li><a href=\"/v1/public-key\">/v1/public-key</a>: the ledger's Ed25519 public key</li>",
-        "<li><a href=\"/v1/logs/0/checkpoint\">/v1/logs/{shard}/checkpoint</a>: a shard's checkpoint as a C2SP signed note</li>",
-        "<li>POST /v1/events: emit events (JSON or protobuf)</li>",
-        "<li><a href=\"/openapi.json\">/openapi.json</a>: every endpoint, including the reports (bearer token required)</li>",
-        "</ul></body></html>"
-    ))
-}
+/// The machine endpoints, listed under the sign-in form at `/`.
+pub const API_LINKS: &str = concat!(
+    "<ul>",
+    "<li><a href=\"/v1/checkpoint\">/v1/checkpoint</a>: the signed heads of every shard</li>",
+    "<li><a href=\"/v1/public-key\">/v1/public-key</a>: the ledger's Ed25519 public key</li>",
+    "<li><a href=\"/v1/logs/0/checkpoint\">/v1/logs/{shard}/checkpoint</a>: a shard's checkpoint as a C2SP signed note</li>",
+    "<li>POST /v1/events: emit events (JSON or protobuf)</li>",
+    "<li><a href=\"/openapi.json\">/openapi.json</a>: every endpoint, including the reports (bearer token required)</li>",
+    "</ul>"
+);

@@ -2,7 +2,8 @@
 //! tables; CSV is the first (main) table, HTML is every table on one
 //! printable page. All text is escaped: event fields come from emitters.
 
-use custody_policy::format_ms;
+use crate::charts::Chart;
+use crate::labels::{self, country, humanize, time_opt, time_text, word, words};
 
 use custody_verify::reports::access_history::AccessHistory;
 use custody_verify::reports::disclosure::DisclosureReport;
@@ -43,6 +44,11 @@ pub trait Document {
     fn summary(&self) -> Vec<(String, String)>;
     /// The main table first: it is the CSV rendering.
     fn tables(&self) -> Vec<Table>;
+    /// Charts shown above the tables (inline SVG, each with its text
+    /// alternative); none by default.
+    fn charts(&self) -> Vec<Chart> {
+        Vec::new()
+    }
 }
 
 /// HTML text escaping (element content and quoted attributes).
@@ -100,7 +106,7 @@ pub fn csv<T: Document>(doc: &T) -> String {
     out
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#222}\
+pub const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#222}\
 table{border-collapse:collapse;margin:0.5em 0 1.5em}\
 th,td{border:1px solid #999;padding:0.25em 0.5em;text-align:left;vertical-align:top}\
 th{background:#eee}tr.finding td{background:#fde2e1}caption{text-align:left;font-weight:bold;padding:0.3em 0}\
@@ -108,8 +114,10 @@ dl{display:grid;grid-template-columns:max-content auto;gap:0.2em 1em}dt{font-wei
 .mono{font-family:monospace;font-size:0.8em;word-break:break-all}\
 table{max-width:100%;font-size:0.85em}td.wrap,th.wrap{overflow-wrap:anywhere}\
 tr.finding td:first-child{box-shadow:inset 4px 0 #c0392b}\
+figure.chart{margin:0.5em 0 1.5em;break-inside:avoid}figure.chart svg{max-width:100%;height:auto;display:block}\
+figcaption{font-size:0.85em;max-width:60em}.scroll{overflow-x:auto;max-width:100%}\
 @page{size:A4 landscape;margin:1cm}\
-@media print{body{margin:0;font-size:9pt}tr{break-inside:avoid}\
+@media print{body{margin:0;font-size:9pt}tr{break-inside:avoid}.scroll{overflow:visible}\
 tr.finding td{background:#fde2e1 !important;-webkit-print-color-adjust:exact;print-color-adjust:exact}}";
 
 /// Cells holding a word longer than this (entry hashes, enum names such as
@@ -134,17 +142,18 @@ pub fn html<T: Document, P>(doc: &Signed<T, P>) -> String {
     let d = &doc.report;
     let title = escape_html(&d.title());
     let mut out = format!(
-        "<!doctype html><html lang=en><head><meta charset=utf-8><title>{title}</title>\
+        "<!doctype html><html lang=en><head><meta charset=utf-8>\
+         <meta name=viewport content=\"width=device-width, initial-scale=1\"><title>{title}</title>\
          <style>{STYLE}</style></head><body><h1>{title}</h1><dl>"
     );
     let mut summary = d.summary();
-    summary.push(("Generated at".into(), doc.generated_at.clone()));
+    summary.push(("Generated at".into(), labels::time(doc.generated_at_ms)));
     summary.push((
         "Checkpoint".into(),
         format!(
             "number {} signed at {} by key {}",
             doc.checkpoint.number,
-            format_ms(doc.checkpoint.issued_at_ms),
+            labels::time(doc.checkpoint.issued_at_ms),
             doc.checkpoint.key
         ),
     ));
@@ -156,9 +165,24 @@ pub fn html<T: Document, P>(doc: &Signed<T, P>) -> String {
         ));
     }
     out.push_str("</dl>");
+    for c in d.charts() {
+        out.push_str(&c.svg());
+    }
     for t in d.tables() {
+        out.push_str(&table_html(&t));
+    }
+    out.push_str(&verification_html(&doc.checkpoint));
+    out.push_str("</body></html>");
+    out
+}
+
+/// One table, in a wrapper that scrolls sideways on a narrow screen
+/// instead of widening the page (and prints in full).
+pub fn table_html(t: &Table) -> String {
+    let mut out = String::new();
+    {
         out.push_str(&format!(
-            "<table><caption>{}</caption><thead><tr>",
+            "<div class=scroll tabindex=0><table><caption>{}</caption><thead><tr>",
             escape_html(&t.caption)
         ));
         for h in &t.header {
@@ -178,14 +202,23 @@ pub fn html<T: Document, P>(doc: &Signed<T, P>) -> String {
             }
             out.push_str("</tr>");
         }
-        out.push_str("</tbody></table>");
+        out.push_str("</tbody></table></div>");
     }
-    out.push_str("<h2>Verifying this report</h2><p>Every row names its ledger position (shard/seq and entry hash). \
-        The checkpoint below is signed with the ledger's Ed25519 key (<code>/v1/public-key</code>). \
-        To check this report without trusting us, download it as JSON with proofs (<code>?proofs=true</code>) \
-        and run <code>custody-verify REPORT.json --public-key KEY</code> (VERIFYING.md).</p><table><caption>Checkpoint heads</caption>\
+    out
+}
+
+/// How anyone checks a report without the operator's data directory: the
+/// standalone `custody-verify` over the JSON with proofs and the public key.
+pub fn verification_html(checkpoint: &custody_verify::Checkpoint) -> String {
+    let mut out = String::from("<h2>Verifying this report</h2><p>Every row names its ledger position (shard/seq and entry hash). \
+        The checkpoint below is signed with the ledger's Ed25519 key (published at <code>/v1/public-key</code>). \
+        To check this report without trusting us and without access to our systems, download it as JSON with proofs \
+        (add <code>?proofs=true</code> to its address), save the public key as <code>custody.pub</code> and run \
+        <code>custody-verify REPORT.json --public-key custody.pub</code>: \
+        <code>custody-verify</code> is the standalone checker (VERIFYING.md), it needs neither our data nor our servers.</p>\
+        <div class=scroll tabindex=0><table><caption>Checkpoint heads</caption>\
         <thead><tr><th>shard</th><th>size</th><th>Merkle root</th></tr></thead><tbody>");
-    for h in &doc.checkpoint.shards {
+    for h in &checkpoint.shards {
         out.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td class=mono>{}</td></tr>",
             h.shard,
@@ -194,8 +227,8 @@ pub fn html<T: Document, P>(doc: &Signed<T, P>) -> String {
         ));
     }
     out.push_str(&format!(
-        "</tbody></table><p>Signature: <span class=mono>{}</span></p></body></html>",
-        escape_html(&doc.checkpoint.signature)
+        "</tbody></table></div><p>Signature: <span class=mono>{}</span></p>",
+        escape_html(&checkpoint.signature)
     ));
     out
 }
@@ -208,7 +241,7 @@ fn yes_no(b: bool) -> String {
     if b { "yes" } else { "no" }.into()
 }
 
-fn findings_table(caption: &str, findings: &[Finding]) -> Table {
+pub(crate) fn findings_table(caption: &str, findings: &[Finding]) -> Table {
     let mut t = Table::new(
         caption,
         &[
@@ -225,13 +258,13 @@ fn findings_table(caption: &str, findings: &[Finding]) -> Table {
     for f in findings {
         t.push(
             vec![
-                f.at.clone(),
+                labels::time(f.at_ms),
                 f.verdict.rule.clone(),
                 f.verdict.severity.clone(),
                 f.verdict.effect.clone(),
-                f.verdict.explanation.clone(),
+                humanize(&f.verdict.explanation),
                 CitationView::text(&f.commitment),
-                format!("{} {}", f.event_kind, f.event_id),
+                format!("{} {}", word(&f.event_kind), f.event_id),
                 f.position.to_string(),
             ],
             true,
@@ -240,16 +273,18 @@ fn findings_table(caption: &str, findings: &[Finding]) -> Table {
     t
 }
 
-fn transfers_table(transfers: &[TransferView]) -> Table {
+pub(crate) fn transfers_table(transfers: &[TransferView]) -> Table {
     let mut t = Table::new(
         "Transfers",
         &[
             "when",
+            "who",
             "from",
             "to",
             "stored at destination",
             "mechanism",
             "reason",
+            "purpose",
             "recipient",
             "categories",
             "position",
@@ -258,14 +293,16 @@ fn transfers_table(transfers: &[TransferView]) -> Table {
     for x in transfers {
         t.push(
             vec![
-                x.at.clone(),
-                x.from_country.clone(),
-                x.to_country.clone(),
+                labels::time(x.at_ms),
+                who_text(&x.who),
+                country(&x.from_country),
+                country(&x.to_country),
                 yes_no(x.stored_at_destination),
-                x.mechanism.clone(),
-                x.reason.clone(),
-                format!("{} {}", x.recipient_kind, x.recipient_name),
-                x.categories.join(" "),
+                word(&x.mechanism),
+                word(&x.reason),
+                word(&x.purpose),
+                format!("{} {}", word(&x.recipient_kind), x.recipient_name),
+                words(&x.categories),
                 x.position.to_string(),
             ],
             false,
@@ -274,7 +311,7 @@ fn transfers_table(transfers: &[TransferView]) -> Table {
     t
 }
 
-fn requests_table(requests: &[LeRequestView], with_customer: bool) -> Table {
+pub(crate) fn requests_table(requests: &[LeRequestView], with_customer: bool) -> Table {
     let mut header = vec![
         "request",
         "received",
@@ -298,15 +335,15 @@ fn requests_table(requests: &[LeRequestView], with_customer: bool) -> Table {
     for r in requests {
         let mut row = vec![
             r.request_id.clone(),
-            opt(&r.received_at),
+            time_opt(&r.received_at),
             r.agency.clone(),
-            r.jurisdiction.clone(),
-            r.instrument.clone(),
+            country(&r.jurisdiction),
+            word(&r.instrument),
             yes_no(r.legally_binding),
-            r.scope_requested.join(" "),
+            words(&r.scope_requested),
             if r.nondisclosure_order {
                 match &r.nondisclosure_expires_at {
-                    Some(e) => format!("until {e}"),
+                    Some(e) => format!("until {}", time_text(e)),
                     None => "no expiry".into(),
                 }
             } else {
@@ -316,11 +353,11 @@ fn requests_table(requests: &[LeRequestView], with_customer: bool) -> Table {
             } else {
                 ""
             },
-            opt(&r.redirected_at),
-            opt(&r.notified_at),
-            opt(&r.disclosed_at),
-            r.disclosed_scope.join(" "),
-            r.outcome.clone().unwrap_or_else(|| "open".into()),
+            time_opt(&r.redirected_at),
+            time_opt(&r.notified_at),
+            time_opt(&r.disclosed_at),
+            words(&r.disclosed_scope),
+            r.outcome.as_deref().map_or_else(|| "open".into(), word),
             r.findings
                 .iter()
                 .map(|f| f.verdict.rule.clone())
@@ -335,12 +372,33 @@ fn requests_table(requests: &[LeRequestView], with_customer: bool) -> Table {
     t
 }
 
-fn counts_table(caption: &str, key: &str, counts: &[Count]) -> Table {
+fn counts_table(caption: &str, key: &str, counts: &[Count], label: fn(&str) -> String) -> Table {
     let mut t = Table::new(caption, &[key, "requests"]);
     for c in counts {
-        t.push(vec![c.key.clone(), c.count.to_string()], false);
+        t.push(vec![label(&c.key), c.count.to_string()], false);
     }
     t
+}
+
+/// An outcome key of the transparency report (`open` or an enum name).
+pub fn outcome_label(key: &str) -> String {
+    word(key)
+}
+
+/// "eng-1, support engineer, organisation CSS, office Ireland (IE), in Ireland (IE)".
+pub fn who_text(w: &custody_verify::reports::Who) -> String {
+    if w.actor_id.is_empty() {
+        return "-".into();
+    }
+    format!(
+        "{}, {}, {} {}, office {}, in {}",
+        w.actor_id,
+        word(&w.role),
+        word(&w.entity_kind),
+        w.entity_name,
+        country(&w.office_country),
+        country(&w.location_country)
+    )
 }
 
 impl Document for AccessHistory {
@@ -383,21 +441,23 @@ impl Document for AccessHistory {
         for a in &self.accesses {
             t.push(
                 vec![
-                    a.at.clone(),
-                    a.kind.clone(),
+                    labels::time(a.at_ms),
+                    word(&a.kind),
                     a.who.actor_id.clone(),
-                    a.who.role.clone(),
-                    format!("{} {}", a.who.entity_kind, a.who.entity_name),
-                    a.who.office_country.clone(),
-                    a.who.location_country.clone(),
-                    opt(&a.purpose),
-                    a.categories.join(" "),
+                    word(&a.who.role),
+                    format!("{} {}", word(&a.who.entity_kind), a.who.entity_name),
+                    country(&a.who.office_country),
+                    country(&a.who.location_country),
+                    a.purpose.as_deref().map_or_else(String::new, word),
+                    words(&a.categories),
                     a.case_id.clone(),
-                    opt(&a.means),
-                    a.detail.clone(),
+                    a.means.as_deref().map_or_else(String::new, word),
+                    humanize(&a.detail),
                     a.verdicts
                         .iter()
-                        .map(|v| format!("{} ({}): {}", v.rule, v.severity, v.explanation))
+                        .map(|v| {
+                            format!("{} ({}): {}", v.rule, v.severity, humanize(&v.explanation))
+                        })
                         .collect::<Vec<_>>()
                         .join("; "),
                     a.position.to_string(),
@@ -410,6 +470,10 @@ impl Document for AccessHistory {
 }
 
 impl Document for DisclosureReport {
+    fn charts(&self) -> Vec<Chart> {
+        vec![use_matrix_chart(&self.use_matrix, &self.findings)]
+    }
+
     fn title(&self) -> String {
         format!("Disclosure report for {}", self.customer)
     }
@@ -423,6 +487,10 @@ impl Document for DisclosureReport {
                 format!("{:?}", self.audience).to_lowercase(),
             ),
             ("Data accesses".into(), self.use_matrix.events.to_string()),
+            (
+                "What the use matrix counts".into(),
+                "data-accessed events only; transfers, subcontractor handoffs and law-enforcement disclosures are listed in their own tables".into(),
+            ),
             (
                 "Subcontractors that received data".into(),
                 self.subcontractors.len().to_string(),
@@ -439,7 +507,7 @@ impl Document for DisclosureReport {
     fn tables(&self) -> Vec<Table> {
         let m = &self.use_matrix;
         let mut header = vec!["purpose".to_string()];
-        header.extend(m.categories.iter().cloned());
+        header.extend(m.categories.iter().map(|c| word(c)));
         header.push("events".into());
         let mut matrix = Table {
             caption: "Use of data: data-accessed events by purpose and category".into(),
@@ -447,7 +515,7 @@ impl Document for DisclosureReport {
             ..Table::default()
         };
         for r in &m.rows {
-            let mut row = vec![r.purpose.clone()];
+            let mut row = vec![word(&r.purpose)];
             row.extend(r.counts.iter().map(u64::to_string));
             row.push(r.events.to_string());
             matrix.push(row, false);
@@ -461,8 +529,8 @@ impl Document for DisclosureReport {
                 vec![
                     s.subcontractor_id.clone(),
                     s.handoffs.to_string(),
-                    s.first_at.clone(),
-                    s.last_at.clone(),
+                    time_text(&s.first_at),
+                    time_text(&s.last_at),
                 ],
                 false,
             );
@@ -481,11 +549,11 @@ impl Document for DisclosureReport {
         for h in &self.handoffs {
             handoffs.push(
                 vec![
-                    h.at.clone(),
+                    labels::time(h.at_ms),
                     h.subcontractor_id.clone(),
-                    h.purpose.clone(),
-                    h.categories.join(" "),
-                    h.location_country.clone(),
+                    word(&h.purpose),
+                    words(&h.categories),
+                    country(&h.location_country),
                     h.position.to_string(),
                 ],
                 false,
@@ -503,6 +571,10 @@ impl Document for DisclosureReport {
 }
 
 impl Document for ResidencyReport {
+    fn charts(&self) -> Vec<Chart> {
+        residency_charts(self)
+    }
+
     fn title(&self) -> String {
         format!("Residency report for {}", self.customer)
     }
@@ -524,9 +596,9 @@ impl Document for ResidencyReport {
                 "Storage countries".into(),
                 self.storage_countries
                     .iter()
-                    .map(|c| c.country.clone())
+                    .map(|c| country(&c.country))
                     .collect::<Vec<_>>()
-                    .join(" "),
+                    .join(", "),
             ),
             ("Accesses".into(), self.accesses.to_string()),
         ]
@@ -540,10 +612,10 @@ impl Document for ResidencyReport {
         for s in &self.storage {
             storage.push(
                 vec![
-                    s.at.clone(),
-                    s.country.clone(),
+                    labels::time(s.at_ms),
+                    country(&s.country),
                     yes_no(s.eea),
-                    s.how.clone(),
+                    humanize(&s.how),
                     s.position.to_string(),
                 ],
                 self.eea_storage_only && !s.eea,
@@ -556,11 +628,11 @@ impl Document for ResidencyReport {
         for c in &self.storage_countries {
             stored.push(
                 vec![
-                    c.country.clone(),
+                    country(&c.country),
                     yes_no(c.eea),
                     c.records.to_string(),
-                    c.first_at.clone(),
-                    c.last_at.clone(),
+                    time_text(&c.first_at),
+                    time_text(&c.last_at),
                 ],
                 self.eea_storage_only && !c.eea,
             );
@@ -577,7 +649,7 @@ impl Document for ResidencyReport {
         for c in &self.accessor_countries {
             people.push(
                 vec![
-                    c.country.clone(),
+                    country(&c.country),
                     yes_no(c.eea),
                     c.as_office.to_string(),
                     c.as_location.to_string(),
@@ -596,6 +668,10 @@ impl Document for ResidencyReport {
 }
 
 impl Document for TransparencyReport {
+    fn charts(&self) -> Vec<Chart> {
+        law_enforcement_charts(self)
+    }
+
     fn title(&self) -> String {
         "Law-enforcement transparency report".into()
     }
@@ -623,14 +699,23 @@ impl Document for TransparencyReport {
     fn tables(&self) -> Vec<Table> {
         vec![
             requests_table(&self.request_list, true),
-            counts_table("By jurisdiction", "jurisdiction", &self.by_jurisdiction),
-            counts_table("By instrument", "instrument", &self.by_instrument),
-            counts_table("By outcome", "outcome", &self.by_outcome),
+            counts_table(
+                "By jurisdiction",
+                "jurisdiction",
+                &self.by_jurisdiction,
+                country,
+            ),
+            counts_table("By instrument", "instrument", &self.by_instrument, word),
+            counts_table("By outcome", "outcome", &self.by_outcome, outcome_label),
         ]
     }
 }
 
 impl Document for FindingsList {
+    fn charts(&self) -> Vec<Chart> {
+        findings_charts(&self.findings)
+    }
+
     fn title(&self) -> String {
         "Findings".into()
     }
@@ -692,13 +777,13 @@ fn findings_rows(caption: &str, rows: &[custody_verify::reports::findings::Findi
                 vec![
                     r.state.clone(),
                     r.customer.clone(),
-                    f.at.clone(),
+                    labels::time(f.at_ms),
                     f.verdict.rule.clone(),
                     f.verdict.severity.clone(),
                     f.verdict.effect.clone(),
-                    f.verdict.explanation.clone(),
+                    humanize(&f.verdict.explanation),
                     CitationView::text(&f.commitment),
-                    format!("{} {}", f.event_kind, f.event_id),
+                    format!("{} {}", word(&f.event_kind), f.event_id),
                     f.position.to_string(),
                 ],
                 !matches!(r.state.as_str(), "closed" | "withdrawn" | "discharged"),
@@ -706,6 +791,155 @@ fn findings_rows(caption: &str, rows: &[custody_verify::reports::findings::Findi
         }
         t
     }
+}
+
+/// The use matrix as a heat map: rows are purposes, columns categories,
+/// cells the count of data-accessed events (the only kind it counts: the
+/// title says so); a cell a finding of the report's `USE-MATRIX` rule
+/// falls in is outlined.
+pub fn use_matrix_chart(
+    m: &custody_verify::reports::disclosure::UseMatrix,
+    findings: &[Finding],
+) -> Chart {
+    let breached_purposes: Vec<&str> = findings
+        .iter()
+        .filter(|f| f.verdict.rule == "USE-MATRIX" && f.event_kind == "data_accessed")
+        .map(|f| f.verdict.explanation.as_str())
+        .collect();
+    let flagged = m
+        .rows
+        .iter()
+        .map(|r| {
+            m.categories
+                .iter()
+                .zip(&r.counts)
+                .map(|(c, n)| {
+                    *n > 0
+                        && breached_purposes
+                            .iter()
+                            .any(|e| e.contains(r.purpose.as_str()) && e.contains(c.as_str()))
+                })
+                .collect()
+        })
+        .collect();
+    Chart::Heat {
+        id: "use-matrix".into(),
+        title: "Use of data: data-accessed events by purpose (rows) and data category (columns); transfers, handoffs and disclosures are listed in their own tables".into(),
+        rows: m.rows.iter().map(|r| word(&r.purpose)).collect(),
+        cols: m.categories.iter().map(|c| word(c)).collect(),
+        values: m.rows.iter().map(|r| r.counts.clone()).collect(),
+        flagged,
+    }
+}
+
+fn count_bars(id: &str, title: &str, counts: &[Count], label: fn(&str) -> String) -> Chart {
+    Chart::Bars {
+        id: id.into(),
+        title: title.into(),
+        unit: "requests".into(),
+        bars: counts
+            .iter()
+            .map(|c| (label(&c.key), c.count, None))
+            .collect(),
+    }
+}
+
+/// The law-enforcement report's three breakdowns as bar charts.
+pub fn law_enforcement_charts(r: &TransparencyReport) -> Vec<Chart> {
+    vec![
+        count_bars(
+            "le-jurisdiction",
+            "Requests by jurisdiction",
+            &r.by_jurisdiction,
+            country,
+        ),
+        count_bars(
+            "le-instrument",
+            "Requests by legal instrument",
+            &r.by_instrument,
+            word,
+        ),
+        count_bars(
+            "le-outcome",
+            "Requests by outcome",
+            &r.by_outcome,
+            outcome_label,
+        ),
+    ]
+}
+
+/// Storage records and accessor countries as bars.
+pub fn residency_charts(r: &ResidencyReport) -> Vec<Chart> {
+    vec![
+        Chart::Bars {
+            id: "storage-countries".into(),
+            title: "Where the data is stored: storage records by country".into(),
+            unit: "records".into(),
+            bars: r
+                .storage_countries
+                .iter()
+                .map(|c| {
+                    let colour = (r.eea_storage_only && !c.eea).then_some("#c0392b");
+                    (country(&c.country), c.records, colour)
+                })
+                .collect(),
+        },
+        Chart::Bars {
+            id: "accessor-countries".into(),
+            title: "Where the people who accessed it were: accesses by country of location".into(),
+            unit: "accesses".into(),
+            bars: r
+                .accessor_countries
+                .iter()
+                .map(|c| (country(&c.country), c.as_location, None))
+                .collect(),
+        },
+    ]
+}
+
+/// Severities, most serious first.
+pub const SEVERITIES: [&str; 5] = ["critical", "high", "medium", "low", "info"];
+
+/// Findings by rule and by severity.
+pub fn findings_charts(rows: &[custody_verify::reports::findings::FindingRow]) -> Vec<Chart> {
+    let mut by_rule: std::collections::BTreeMap<&str, u64> = Default::default();
+    let mut by_sev: std::collections::BTreeMap<&str, u64> = Default::default();
+    for r in rows {
+        *by_rule.entry(r.finding.verdict.rule.as_str()).or_default() += 1;
+        *by_sev
+            .entry(r.finding.verdict.severity.as_str())
+            .or_default() += 1;
+    }
+    let mut sev: Vec<(String, u64, Option<&'static str>)> = SEVERITIES
+        .iter()
+        .filter_map(|s| {
+            by_sev
+                .get(s)
+                .map(|n| (s.to_string(), *n, Some(crate::charts::severity_colour(s))))
+        })
+        .collect();
+    for (s, n) in &by_sev {
+        if !SEVERITIES.contains(s) {
+            sev.push((s.to_string(), *n, None));
+        }
+    }
+    vec![
+        Chart::Bars {
+            id: "findings-severity".into(),
+            title: "Findings by severity".into(),
+            unit: "findings".into(),
+            bars: sev,
+        },
+        Chart::Bars {
+            id: "findings-rule".into(),
+            title: "Findings by rule".into(),
+            unit: "findings".into(),
+            bars: by_rule
+                .into_iter()
+                .map(|(r, n)| (r.to_string(), n, None))
+                .collect(),
+        },
+    ]
 }
 
 #[cfg(test)]

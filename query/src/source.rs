@@ -74,6 +74,14 @@ impl<'a> StoreView<'a> {
         self.sizes.get(&shard).is_some_and(|size| seq < *size)
     }
 
+    /// The entry at a position, if the view covers it (None past it).
+    pub fn item(&self, shard: u32, seq: u64) -> Result<Option<Item>, SourceError> {
+        if !self.inside(shard, seq) {
+            return Ok(None);
+        }
+        self.load(shard, seq).map(Some)
+    }
+
     fn load(&self, shard: u32, seq: u64) -> Result<Item, SourceError> {
         let (entry, hash) = self
             .store

@@ -10,6 +10,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub mod broker;
+pub mod webdriver;
 
 pub fn custody() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_custody"));

@@ -16,8 +16,9 @@ use std::process::{exit, Command};
 const BUILD_PACKAGES: &[&str] = &["libclang-dev", "make"];
 
 /// Only the tests need a browser: tests/browser_e2e.rs renders the HTML
-/// reports in headless Chromium.
-const TEST_PACKAGES: &[&str] = &["chromium"];
+/// reports in headless Chromium; tests/console_e2e.rs drives the console in
+/// it through WebDriver (`chromedriver`, Debian's `chromium-driver`).
+const TEST_PACKAGES: &[&str] = &["chromium", "chromium-driver"];
 
 /// Only the benchmark needs an HTTP load generator (`custody bench --query`).
 const BENCH_PACKAGES: &[&str] = &["wrk"];
