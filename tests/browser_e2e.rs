@@ -42,17 +42,6 @@ struct Setup {
     to: String,
 }
 
-fn token(data: &Path, role: &str, customer: Option<&str>) -> String {
-    let mut args = vec!["token", "create", "--data", path_str(data), "--role", role];
-    if let Some(c) = customer {
-        args.extend(["--customer", c]);
-    }
-    let out = run_ok(&args);
-    let t = out.trim().to_string();
-    assert!(t.starts_with("cst_"), "not a token: {out}");
-    t
-}
-
 fn require_chromium() {
     assert!(
         Path::new(CHROMIUM).exists(),
@@ -67,8 +56,8 @@ fn setup() -> Setup {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     run_ok(&["demo", "--data", path_str(&data), "--no-serve"]);
-    let officer = token(&data, "officer", None);
-    let customer = token(&data, "customer", Some(CUSTOMER));
+    let officer = create_token(&data, "officer", None);
+    let customer = create_token(&data, "customer", Some(CUSTOMER));
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock after 1970")

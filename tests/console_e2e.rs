@@ -34,17 +34,6 @@ struct Setup {
     to: String,
 }
 
-fn token(data: &Path, role: &str, customer: Option<&str>) -> String {
-    let mut args = vec!["token", "create", "--data", path_str(data), "--role", role];
-    if let Some(c) = customer {
-        args.extend(["--customer", c]);
-    }
-    let out = run_ok(&args);
-    let t = out.trim().to_string();
-    assert!(t.starts_with("cst_"), "not a token: {out}");
-    t
-}
-
 /// The customer of [`late_events`].
 const LATE: &str = "cust-late";
 
@@ -113,8 +102,8 @@ fn setup() -> Setup {
     let late = dir.path().join("late.jsonl");
     std::fs::write(&late, late_events(now_ms)).expect("write late.jsonl");
     run_ok(&["import", "--data", path_str(&data), path_str(&late)]);
-    let officer = token(&data, "officer", None);
-    let customer = token(&data, "customer", Some(CUSTOMER));
+    let officer = create_token(&data, "officer", None);
+    let customer = create_token(&data, "customer", Some(CUSTOMER));
     let server = Server::start(&data);
     server.settle();
     Setup {

@@ -24,17 +24,6 @@ struct Setup {
     emitter: String,
 }
 
-fn token(data: &std::path::Path, role: &str, customer: Option<&str>) -> String {
-    let mut args = vec!["token", "create", "--data", path_str(data), "--role", role];
-    if let Some(c) = customer {
-        args.extend(["--customer", c]);
-    }
-    let out = run_ok(&args);
-    let t = out.trim().to_string();
-    assert!(t.starts_with("cst_"), "{out}");
-    t
-}
-
 /// Demo ledger of 10 customers plus one token per role.
 fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
@@ -42,10 +31,10 @@ fn setup() -> Setup {
     let file = demo_file(dir.path(), 10);
     run_ok(&["import", "--data", path_str(&data), path_str(&file)]);
     Setup {
-        officer: token(&data, "officer", None),
-        customer: token(&data, "customer", Some(CUSTOMER)),
-        other: token(&data, "customer", Some(OTHER)),
-        emitter: token(&data, "emitter", None),
+        officer: create_token(&data, "officer", None),
+        customer: create_token(&data, "customer", Some(CUSTOMER)),
+        other: create_token(&data, "customer", Some(OTHER)),
+        emitter: create_token(&data, "emitter", None),
         data,
         _dir: dir,
     }

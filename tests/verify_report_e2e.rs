@@ -16,14 +16,6 @@ use serde_json::Value;
 const CUSTOMER: &str = "cust-00005";
 const OTHER: &str = "cust-00001";
 
-fn token(data: &Path, role: &str, customer: Option<&str>) -> String {
-    let mut args = vec!["token", "create", "--data", path_str(data), "--role", role];
-    if let Some(c) = customer {
-        args.extend(["--customer", c]);
-    }
-    run_ok(&args).trim().to_string()
-}
-
 /// A demo ledger of 10 customers in DIR/data.
 fn demo(dir: &Path) -> PathBuf {
     let data = dir.join("data");
@@ -103,8 +95,8 @@ fn get_json(server: &Server, path: &str, token: &str) -> Value {
 fn reports_from_the_service_verify_and_every_alteration_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let data = demo(dir.path());
-    let officer = token(&data, "officer", None);
-    let customer = token(&data, "customer", Some(CUSTOMER));
+    let officer = create_token(&data, "officer", None);
+    let customer = create_token(&data, "customer", Some(CUSTOMER));
     let server = Server::start(&data);
     let (status, key) = server.request("GET", "/v1/public-key", &[], b"");
     assert_eq!(status, 200);
@@ -429,7 +421,7 @@ fn copy_dir(from: &Path, to: &Path) {
 fn a_rolled_back_data_directory_is_caught_by_the_saved_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
     let data = demo(dir.path());
-    let tok = token(&data, "customer", Some(CUSTOMER));
+    let tok = create_token(&data, "customer", Some(CUSTOMER));
     let key = run_ok(&["key", "export", "--data", path_str(&data)])
         .trim()
         .to_string();

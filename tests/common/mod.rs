@@ -39,6 +39,19 @@ pub fn path_str(p: &Path) -> &str {
     p.to_str().expect("utf-8 temp path")
 }
 
+/// `custody token create --data DATA --role ROLE [--customer C]`: the new
+/// bearer token.
+pub fn create_token(data: &Path, role: &str, customer: Option<&str>) -> String {
+    let mut args = vec!["token", "create", "--data", path_str(data), "--role", role];
+    if let Some(c) = customer {
+        args.extend(["--customer", c]);
+    }
+    let out = run_ok(&args);
+    let t = out.trim().to_string();
+    assert!(t.starts_with("cst_"), "not a token: {out}");
+    t
+}
+
 /// Writes the default demo workload as JSON lines and returns its path.
 pub fn demo_file(dir: &Path, customers: u32) -> PathBuf {
     let file = dir.join(format!("demo-{customers}.jsonl"));

@@ -21,7 +21,9 @@ use base64::Engine as _;
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 
 use crate::merkle::Hash;
-use crate::note::{is_valid_name, key_id, Note, NoteError, NoteSignature};
+use crate::note::{
+    is_valid_name, key_id, parse_ed25519_vkey, Note, NoteError, NoteSignature, VkeyError,
+};
 
 /// Signature type byte of Ed25519 `cosignature/v1` keys (key ids, vkeys).
 pub const ALG_COSIGNATURE_V1: u8 = 0x04;
@@ -171,47 +173,22 @@ impl FromStr for CosignerKey {
 
     /// `<name>+<8 hex key id>+base64(0x04 || 32-byte key)`.
     fn from_str(text: &str) -> Result<Self, CosignError> {
-        let text = text.trim_end_matches(['\n', '\r']);
-        let mut parts = text.splitn(3, '+');
-        let (Some(name), Some(id_hex), Some(b64)) = (parts.next(), parts.next(), parts.next())
-        else {
-            return Err(CosignError::MalformedKey("expected <name>+<key id>+<key>"));
-        };
-        if !is_valid_name(name) {
-            return Err(CosignError::InvalidName(name.to_string()));
-        }
-        if id_hex.len() != 8 || !id_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(CosignError::MalformedKey("key id is not 8 hex digits"));
-        }
-        let stated = u32::from_str_radix(id_hex, 16)
-            .map_err(|_| CosignError::MalformedKey("key id is not 8 hex digits"))?;
-        let material = BASE64
-            .decode(b64)
-            .map_err(|_| CosignError::MalformedKey("key is not base64"))?;
-        let Some((&alg, key)) = material.split_first() else {
-            return Err(CosignError::MalformedKey("key is empty"));
-        };
-        let computed = key_id(name, alg, key);
-        if computed != stated {
-            return Err(CosignError::KeyId {
-                name: name.to_string(),
-                stated,
-                computed,
-            });
-        }
-        if alg != ALG_COSIGNATURE_V1 {
-            return Err(CosignError::WrongType(alg));
-        }
-        let key: [u8; 32] = key
-            .try_into()
-            .map_err(|_| CosignError::MalformedKey("Ed25519 key is not 32 bytes"))?;
-        let key = VerifyingKey::from_bytes(&key)
-            .map_err(|_| CosignError::MalformedKey("not an Ed25519 public key"))?;
-        Ok(CosignerKey {
-            name: name.to_string(),
-            id: stated,
-            key,
-        })
+        let (name, id, key) =
+            parse_ed25519_vkey(text, ALG_COSIGNATURE_V1).map_err(|e| match e {
+                VkeyError::Malformed(why) => CosignError::MalformedKey(why),
+                VkeyError::InvalidName(name) => CosignError::InvalidName(name),
+                VkeyError::KeyId {
+                    name,
+                    stated,
+                    computed,
+                } => CosignError::KeyId {
+                    name,
+                    stated,
+                    computed,
+                },
+                VkeyError::Algorithm(alg) => CosignError::WrongType(alg),
+            })?;
+        Ok(CosignerKey { name, id, key })
     }
 }
 

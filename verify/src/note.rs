@@ -202,50 +202,81 @@ impl FromStr for VerifierKey {
     /// Parses `<name>+<hex id>+<base64>`; the id must be 8 lower- or
     /// upper-case hex digits and match the key.
     fn from_str(text: &str) -> Result<Self, NoteError> {
-        let text = text.trim_end_matches(['\n', '\r']);
-        let mut parts = text.splitn(3, '+');
-        let (Some(name), Some(id_hex), Some(key_b64)) = (parts.next(), parts.next(), parts.next())
-        else {
-            return Err(NoteError::MalformedVerifierKey(
-                "expected <name>+<key id>+<key>",
-            ));
-        };
-        check_name(name)?;
-        if id_hex.len() != 8 || !id_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(NoteError::MalformedVerifierKey(
-                "key id is not 8 hex digits",
-            ));
-        }
-        let stated = u32::from_str_radix(id_hex, 16)
-            .map_err(|_| NoteError::MalformedVerifierKey("key id is not 8 hex digits"))?;
-        let material = BASE64
-            .decode(key_b64)
-            .map_err(|_| NoteError::MalformedVerifierKey("key is not base64"))?;
-        let Some((&alg, key)) = material.split_first() else {
-            return Err(NoteError::MalformedVerifierKey("key is empty"));
-        };
-        let computed = key_id(name, alg, key);
-        if computed != stated {
-            return Err(NoteError::VerifierKeyId {
-                name: name.to_string(),
+        let (name, id, key) = parse_ed25519_vkey(text, ALG_ED25519).map_err(|e| match e {
+            VkeyError::Malformed(why) => NoteError::MalformedVerifierKey(why),
+            VkeyError::InvalidName(name) => NoteError::InvalidName(name),
+            VkeyError::KeyId {
+                name,
                 stated,
                 computed,
-            });
-        }
-        if alg != ALG_ED25519 {
-            return Err(NoteError::UnknownAlgorithm(alg));
-        }
-        let key: [u8; 32] = key
-            .try_into()
-            .map_err(|_| NoteError::MalformedVerifierKey("Ed25519 key is not 32 bytes"))?;
-        let key = VerifyingKey::from_bytes(&key)
-            .map_err(|_| NoteError::MalformedVerifierKey("not an Ed25519 public key"))?;
-        Ok(VerifierKey {
-            name: name.to_string(),
-            id: stated,
-            key,
-        })
+            } => NoteError::VerifierKeyId {
+                name,
+                stated,
+                computed,
+            },
+            VkeyError::Algorithm(alg) => NoteError::UnknownAlgorithm(alg),
+        })?;
+        Ok(VerifierKey { name, id, key })
     }
+}
+
+/// Why a `<name>+<key id>+<key>` line did not parse; each key type maps
+/// it to its own error.
+pub(crate) enum VkeyError {
+    Malformed(&'static str),
+    InvalidName(String),
+    KeyId {
+        name: String,
+        stated: u32,
+        computed: u32,
+    },
+    Algorithm(u8),
+}
+
+/// The one parser of C2SP verifier keys with an Ed25519 key of signature
+/// type `alg` (`0x01` for signed notes, `0x04` for cosignature/v1): name,
+/// the stated key id (checked against the key) and the key.
+pub(crate) fn parse_ed25519_vkey(
+    text: &str,
+    alg: u8,
+) -> Result<(String, u32, VerifyingKey), VkeyError> {
+    let text = text.trim_end_matches(['\n', '\r']);
+    let mut parts = text.splitn(3, '+');
+    let (Some(name), Some(id_hex), Some(key_b64)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(VkeyError::Malformed("expected <name>+<key id>+<key>"));
+    };
+    if !is_valid_name(name) {
+        return Err(VkeyError::InvalidName(name.to_string()));
+    }
+    let not_hex = VkeyError::Malformed("key id is not 8 hex digits");
+    if id_hex.len() != 8 || !id_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(not_hex);
+    }
+    let stated = u32::from_str_radix(id_hex, 16).map_err(|_| not_hex)?;
+    let material = BASE64
+        .decode(key_b64)
+        .map_err(|_| VkeyError::Malformed("key is not base64"))?;
+    let Some((&found, key)) = material.split_first() else {
+        return Err(VkeyError::Malformed("key is empty"));
+    };
+    let computed = key_id(name, found, key);
+    if computed != stated {
+        return Err(VkeyError::KeyId {
+            name: name.to_string(),
+            stated,
+            computed,
+        });
+    }
+    if found != alg {
+        return Err(VkeyError::Algorithm(found));
+    }
+    let key: [u8; 32] = key
+        .try_into()
+        .map_err(|_| VkeyError::Malformed("Ed25519 key is not 32 bytes"))?;
+    let key = VerifyingKey::from_bytes(&key)
+        .map_err(|_| VkeyError::Malformed("not an Ed25519 public key"))?;
+    Ok((name.to_string(), stated, key))
 }
 
 // ---------------------------------------------------------------- notes
